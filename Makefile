@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make run` serves the demo, `make test` runs the whole test suite.
+PYTHON ?= $(shell command -v python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python3.13)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# make run needs no configuration: a local secret key is made once and kept in var/.
+LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}"
+MANAGE = $(LOCAL_ENV) $(BIN)/python manage.py
+
+.PHONY: setup run test lint format lock clean
+
+setup: $(INSTALLED)
+
+$(INSTALLED): requirements/base.txt requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements/base.txt -r requirements/dev.txt
+	touch $@
+
+var/secret-key: | $(INSTALLED)
+	mkdir -p var
+	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+run: setup var/secret-key
+	$(MANAGE) migrate --no-input
+	$(MANAGE) seed_demo
+	$(MANAGE) collectstatic --no-input --verbosity 0
+	@echo "Serving the directory at http://127.0.0.1:8000 (Ctrl-C stops it)."
+	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py config.wsgi
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-pin every dependency after editing requirements/*.in.
+lock: setup
+	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe base.in -o base.txt
+	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe dev.in -o dev.txt
+
+clean:
+	rm -rf $(VENV) var/static

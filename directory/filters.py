@@ -1,0 +1,120 @@
+import django_filters
+from django import forms
+from django.http import QueryDict
+from django.utils import timezone
+
+from counties.models import County, Municipality
+from directory.models import Language, PeerSupporter, Specialty
+
+# Filters that still apply to the list of supporters from other counties who meet by phone or video.
+REMOTE_KEEPS = ("q", "specialty", "language", "open", "evenings", "weekends")
+
+
+class SupporterFilter(django_filters.FilterSet):
+    """The public search: several values within one filter mean OR, different filters mean AND."""
+
+    q = django_filters.CharFilter(
+        label="Name, place or specialty",
+        method="filter_text",
+        max_length=100,
+        error_messages={"max_length": "The search text can be at most %(limit_value)d characters."},
+    )
+    county = django_filters.ModelChoiceFilter(
+        queryset=County.objects.filter(active=True),
+        to_field_name="number",
+        method="filter_county",
+        empty_label="All counties",
+        error_messages={"invalid_choice": "There is no county “%(value)s”."},
+    )
+    municipality = django_filters.ModelChoiceFilter(
+        label="Nearest to municipality",
+        queryset=Municipality.objects.all(),
+        to_field_name="number",
+        method="order_by_distance",
+        empty_label="Any (no distance order)",
+        error_messages={"invalid_choice": "There is no municipality “%(value)s”."},
+    )
+    specialty = django_filters.ModelMultipleChoiceFilter(
+        queryset=Specialty.objects.all(),
+        to_field_name="slug",
+        method="filter_specialty",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "There is no specialty “%(value)s”."},
+    )
+    mode = django_filters.MultipleChoiceFilter(
+        label="Meeting mode",
+        choices=PeerSupporter.Mode.choices,
+        method="filter_mode",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "There is no meeting mode “%(value)s”."},
+    )
+    language = django_filters.ModelMultipleChoiceFilter(
+        queryset=Language.objects.all(),
+        to_field_name="code",
+        method="filter_language",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "There is no language “%(value)s”."},
+    )
+    open = django_filters.BooleanFilter(
+        label="Open to new contacts now", method="filter_open", widget=forms.CheckboxInput
+    )
+    evenings = django_filters.BooleanFilter(label="Evenings", method="filter_flag", widget=forms.CheckboxInput)
+    weekends = django_filters.BooleanFilter(label="Weekends", method="filter_flag", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = PeerSupporter
+        fields = []
+
+    def __init__(self, data=None, *args, today=None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.today = today or timezone.localdate()
+
+    def filter_text(self, queryset, name, value):
+        return queryset.matching_text(value) if value else queryset
+
+    def filter_county(self, queryset, name, value):
+        return queryset.in_counties([value]) if value else queryset
+
+    def order_by_distance(self, queryset, name, value):
+        # Ordering, not filtering: applied last, in filter_queryset.
+        return queryset
+
+    def filter_specialty(self, queryset, name, value):
+        return queryset.in_specialties(value) if value else queryset
+
+    def filter_mode(self, queryset, name, value):
+        return queryset.meeting_by(value) if value else queryset
+
+    def filter_language(self, queryset, name, value):
+        return queryset.speaking(value) if value else queryset
+
+    def filter_open(self, queryset, name, value):
+        return queryset.open_now(self.today) if value else queryset
+
+    def filter_flag(self, queryset, name, value):
+        # An unticked box means "no matter", never "not on evenings".
+        return queryset.filter(**{name: True}) if value else queryset
+
+    @property
+    def chosen_county(self):
+        return self.form.cleaned_data.get("county")
+
+    @property
+    def chosen_municipality(self):
+        return self.form.cleaned_data.get("municipality")
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.chosen_municipality:
+            return queryset.nearest_to(self.chosen_municipality, self.today)
+        return queryset.in_daily_order(self.today)
+
+    def remote_alternatives(self):
+        """Supporters in other counties who meet by phone or video and match the rest of the search."""
+        if not self.chosen_county:
+            return None
+        data = QueryDict(mutable=True)
+        for key in REMOTE_KEEPS:
+            data.setlist(key, self.data.getlist(key))
+        others = PeerSupporter.objects.listed().exclude(municipality__county=self.chosen_county).remote()
+        return SupporterFilter(data, queryset=others, today=self.today).qs

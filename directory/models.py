@@ -1,0 +1,324 @@
+import datetime
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import ASin, Cos, Length, Power, Radians, Sin, Sqrt
+from django.db.models.lookups import Exact, LessThanOrEqual
+from django.urls import reverse
+from django.utils.translation import get_language
+from phonenumber_field.modelfields import PhoneNumberField
+
+from counties.models import County, Municipality
+from counties.text import fold
+
+NOTE_MAX_LENGTH = 500
+EARTH_RADIUS_KM = 6371.0088
+# A prime above any id the roster will reach: the daily order is a permutation of ids modulo it.
+ROTATION_MODULUS = 2_147_483_647
+
+
+def in_language(name_nb, name_en):
+    """The name in the active language: English for English pages, Norwegian Bokmål otherwise."""
+    return name_en if (get_language() or "").startswith("en") else name_nb
+
+
+# Defined outside the models so that their Meta constraints can name them.
+class SpecialtyGroup(models.TextChoices):
+    FAMILY_MEDICINE = "family_medicine", "Family medicine"
+    PSYCHIATRY = "psychiatry", "Psychiatry"
+    INTERNAL_MEDICINE = "internal_medicine", "Internal medicine"
+    SURGERY = "surgery", "Surgery"
+    LABORATORY_MEDICINE = "laboratory_medicine", "Laboratory medicine"
+    OTHER = "other", "Other"
+
+
+class Availability(models.TextChoices):
+    OPEN = "open", "Open to new contacts"
+    FEW_PLACES = "few_places", "Few places left"
+    PAUSED = "paused", "Paused"
+
+
+class Specialty(models.Model):
+    """A recognised Norwegian medical specialty, or "in specialist training" / "no specialty"."""
+
+    Group = SpecialtyGroup
+
+    slug = models.SlugField(max_length=100, unique=True, help_text="Used in search addresses.")
+    name_nb = models.CharField("name (Norwegian)", max_length=100, unique=True)
+    name_en = models.CharField("name (English)", max_length=100)
+    group = models.CharField(max_length=30, choices=SpecialtyGroup, help_text="Used for coverage overviews.")
+    search_text = models.CharField(max_length=250, editable=False)
+
+    class Meta:
+        ordering = ["name_nb"]
+        verbose_name_plural = "specialties"
+        constraints = [
+            models.CheckConstraint(condition=Q(group__in=SpecialtyGroup.values), name="specialty_group_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = fold(self.name_nb, self.name_en)
+        super().save(*args, **kwargs)
+
+    @property
+    def name(self):
+        return in_language(self.name_nb, self.name_en)
+
+
+class Language(models.Model):
+    """A language a supporter can hold a conversation in, by its ISO 639-1 code."""
+
+    code = models.CharField(
+        "ISO 639-1 code",
+        max_length=2,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z]{2}\Z", "Two lower-case letters, such as nb or en.")],
+    )
+    name_nb = models.CharField("name (Norwegian)", max_length=60)
+    name_en = models.CharField("name (English)", max_length=60)
+
+    class Meta:
+        ordering = ["name_en"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("code"), 2),
+                name="language_code_iso_639_1",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self):
+        return in_language(self.name_nb, self.name_en)
+
+
+def daily_rotation(today):
+    """Multiplier and offset of today's order: the same all day, different the next, stored nowhere."""
+    digest = hashlib.sha256(today.isoformat().encode()).digest()
+    multiplier = 1 + int.from_bytes(digest[:8]) % (ROTATION_MODULUS - 1)
+    offset = int.from_bytes(digest[8:16]) % ROTATION_MODULUS
+    return multiplier, offset
+
+
+def through_exists(field_name, **lookups):
+    """Whether a supporter has a related row matching lookups, without duplicating supporters."""
+    through = PeerSupporter._meta.get_field(field_name).remote_field.through
+    return Exists(through.objects.filter(peersupporter_id=OuterRef("pk"), **lookups))
+
+
+class PeerSupporterQuerySet(models.QuerySet):
+    def listed(self):
+        return self.filter(listed=True)
+
+    def open_now(self, today):
+        """Open to new contacts (or few places left) today, counting a pause that has ended as open."""
+        return self.filter(~Q(availability=PeerSupporter.Availability.PAUSED) | Q(availability_until__lt=today))
+
+    def in_counties(self, counties):
+        return self.filter(municipality__county__in=counties)
+
+    def in_specialties(self, specialties):
+        return self.filter(through_exists("specialties", specialty__in=specialties))
+
+    def speaking(self, languages):
+        return self.filter(through_exists("languages", language__in=languages))
+
+    def meeting_by(self, modes):
+        """Supporters who meet in at least one of the given modes."""
+        condition = Q()
+        for mode in modes:
+            condition |= Q(**{PeerSupporter.Mode(mode).field_name: True})
+        return self.filter(condition)
+
+    def remote(self):
+        return self.meeting_by([PeerSupporter.Mode.PHONE, PeerSupporter.Mode.VIDEO])
+
+    def matching_text(self, text):
+        """Every word of text appears in the name, title, town, municipality or a specialty."""
+        queryset = self
+        for word in fold(text).split():
+            queryset = queryset.filter(
+                Q(search_text__contains=word)
+                | Q(municipality__search_name__contains=word)
+                | through_exists("specialties", specialty__search_text__contains=word)
+            )
+        return queryset
+
+    def with_availability_on(self, today):
+        return self.annotate(
+            current_availability=Case(
+                When(availability_until__lt=today, then=Value(PeerSupporter.Availability.OPEN)),
+                default=F("availability"),
+            )
+        )
+
+    def in_daily_order(self, today):
+        """Open supporters first, then a fair order that changes every day."""
+        multiplier, offset = daily_rotation(today)
+        return self.with_availability_on(today).order_by(
+            Case(When(current_availability=PeerSupporter.Availability.PAUSED, then=Value(1)), default=Value(0)),
+            (F("id") * multiplier + offset) % ROTATION_MODULUS,
+        )
+
+    def nearest_to(self, municipality, today):
+        """Nearest first, by great-circle distance between municipality centroids; ties in the daily order."""
+        lat, lon = Radians(F("municipality__latitude")), Radians(F("municipality__longitude"))
+        lat0, lon0 = Radians(Value(municipality.latitude)), Radians(Value(municipality.longitude))
+        haversine = Power(Sin((lat - lat0) / 2), 2) + Cos(lat0) * Cos(lat) * Power(Sin((lon - lon0) / 2), 2)
+        multiplier, offset = daily_rotation(today)
+        return (
+            self.with_availability_on(today)
+            .annotate(distance_km=2 * EARTH_RADIUS_KM * ASin(Sqrt(haversine)))
+            .order_by("distance_km", (F("id") * multiplier + offset) % ROTATION_MODULUS)
+        )
+
+    def for_cards(self):
+        """What a list of supporter cards shows, fetched in a fixed number of queries."""
+        return self.select_related("municipality__county").prefetch_related("specialties", "languages")
+
+
+class PeerSupporter(models.Model):
+    """A peer supporter as listed in the directory."""
+
+    Availability = Availability
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        PHONE = "phone", "Phone"
+        VIDEO = "video", "Video"
+
+        @property
+        def field_name(self):
+            return {"in_person": "meets_in_person", "phone": "meets_by_phone", "video": "meets_by_video"}[self.value]
+
+    name = models.CharField(max_length=150)
+    title = models.CharField(max_length=150, blank=True, help_text="Such as “Fastlege” or “Overlege”.")
+    specialties = models.ManyToManyField(Specialty, blank=True, related_name="supporters")
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="supporters")
+    town = models.CharField(max_length=100, blank=True, help_text="Town or place, if not the municipality's name.")
+
+    email = models.EmailField("e-mail", blank=True)
+    show_email = models.BooleanField("show e-mail publicly", default=True)
+    phone = PhoneNumberField(blank=True, help_text="Stored as +47…, shown in national format.")
+    show_phone = models.BooleanField("show phone publicly", default=True)
+
+    meets_in_person = models.BooleanField("meets in person", default=True)
+    meets_by_phone = models.BooleanField("meets by phone", default=True)
+    meets_by_video = models.BooleanField("meets by video", default=False)
+    evenings = models.BooleanField("can meet on evenings", default=False)
+    weekends = models.BooleanField("can meet on weekends", default=False)
+    languages = models.ManyToManyField(Language, blank=True, related_name="supporters")
+    note = models.TextField(
+        blank=True, max_length=NOTE_MAX_LENGTH, help_text=f"Plain text, at most {NOTE_MAX_LENGTH} characters."
+    )
+
+    availability = models.CharField(max_length=20, choices=Availability, default=Availability.OPEN)
+    availability_until = models.DateField(
+        "until",
+        null=True,
+        blank=True,
+        help_text="Last day of a pause or of “few places left”; open again from the day after.",
+    )
+    last_confirmed = models.DateField("details last confirmed", null=True, blank=True)
+    appointed = models.DateField("appointed on", null=True, blank=True)
+    listed = models.BooleanField(default=True, help_text="Shown in the public directory.")
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="supporter"
+    )
+
+    # Folded name, title and town, kept in step by save() for accent- and case-blind search.
+    search_text = models.CharField(max_length=420, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PeerSupporterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(listed=False) | (Q(show_email=True) & ~Q(email="")) | (Q(show_phone=True) & ~Q(phone="")),
+                name="supporter_listed_has_public_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(listed=False) | Q(meets_in_person=True) | Q(meets_by_phone=True) | Q(meets_by_video=True),
+                name="supporter_listed_has_meeting_mode",
+            ),
+            models.CheckConstraint(
+                condition=Q(availability__in=Availability.values), name="supporter_availability_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(availability_until__isnull=True)
+                | Q(availability__in=[Availability.PAUSED, Availability.FEW_PLACES]),
+                name="supporter_until_only_when_limited",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("note"), NOTE_MAX_LENGTH), name="supporter_note_length"
+            ),
+            models.CheckConstraint(condition=Q(phone="") | Q(phone__startswith="+"), name="supporter_phone_e164"),
+        ]
+        indexes = [
+            models.Index(fields=["listed", "availability"], name="supporter_listed_availability"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = self.folded_search_text()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("directory:supporter", kwargs={"pk": self.pk})
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.listed and not (self.public_email or self.public_phone):
+            errors["listed"] = "A listed supporter must show at least one contact method: a phone number or e-mail."
+        if self.listed and not self.modes:
+            errors["meets_in_person"] = "A listed supporter must offer at least one way to meet."
+        if self.availability_until and self.availability == self.Availability.OPEN:
+            errors["availability_until"] = "An end date only applies to “paused” or “few places left”."
+        if errors:
+            raise ValidationError(errors)
+
+    def folded_search_text(self):
+        return fold(self.name, self.title, self.town)
+
+    @property
+    def county(self) -> County:
+        return self.municipality.county
+
+    @property
+    def public_email(self):
+        return self.email if self.show_email and self.email else ""
+
+    @property
+    def public_phone(self):
+        return self.phone if self.show_phone and self.phone else None
+
+    @property
+    def modes(self):
+        return [mode for mode in self.Mode if getattr(self, mode.field_name)]
+
+    def availability_on(self, day: datetime.date):
+        """The availability in force on day: a limited status reverts to open after its end date."""
+        if self.availability_until and self.availability_until < day:
+            return self.Availability.OPEN
+        return self.Availability(self.availability)
+
+    def until_on(self, day: datetime.date):
+        """The end date still in force on day, if any."""
+        if self.availability_until and self.availability_until >= day:
+            return self.availability_until
+        return None

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from directory import views
+
+app_name = "directory"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("counties/<str:number>/", views.county, name="county"),
+    path("supporters/<int:pk>/", views.supporter, name="supporter"),
+    path("supporters/<int:pk>/vcard/", views.supporter_vcard_download, name="supporter_vcard"),
+    path("about/", views.about, name="about"),
+    path("privacy/", views.privacy, name="privacy"),
+]

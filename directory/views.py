@@ -1,0 +1,89 @@
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from counties.models import County
+from directory.filters import SupporterFilter
+from directory.models import PeerSupporter
+from directory.vcard import supporter_vcard
+
+
+def page_of(queryset, raw_number):
+    """The requested page of results, and a message when the request could not be honoured as asked."""
+    paginator = Paginator(queryset, settings.DIRECTORY_PAGE_SIZE)
+    if raw_number in (None, ""):
+        return paginator.page(1), None
+    try:
+        number = int(raw_number)
+    except ValueError:
+        return paginator.page(1), f"“{raw_number[:20]}” is not a page number, so the first page is shown."
+    if number < 1:
+        return paginator.page(1), "Page numbers start at 1, so the first page is shown."
+    if number > paginator.num_pages:
+        last = paginator.num_pages
+        return paginator.page(last), f"There is no page {number}; the last page ({last}) is shown."
+    return paginator.page(number), None
+
+
+def results_context(request, data):
+    """Everything a list of search results shows, for the search page and the county pages."""
+    supporters = PeerSupporter.objects.listed().for_cards()
+    search = SupporterFilter(data, queryset=supporters)
+    page, page_message = page_of(search.qs, request.GET.get("page"))
+    remote = search.remote_alternatives()
+    return {
+        "search": search,
+        "page": page,
+        "page_message": page_message,
+        "remote": remote.for_cards()[: settings.DIRECTORY_REMOTE_LIST_SIZE] if remote is not None else None,
+        "today": search.today,
+    }
+
+
+def home(request):
+    counties = County.objects.filter(active=True).annotate(
+        supporter_count=Count("municipalities__supporters", filter=Q(municipalities__supporters__listed=True))
+    )
+    return render(request, "directory/home.html", {"counties": counties, "search": SupporterFilter()})
+
+
+def search(request):
+    return render(request, "directory/search.html", results_context(request, request.GET))
+
+
+def county(request, number):
+    county = get_object_or_404(County, number=number, active=True)
+    data = request.GET.copy()
+    data["county"] = county.number
+    context = results_context(request, data)
+    return render(request, "directory/county.html", {"county": county, **context})
+
+
+def listed_supporter(pk):
+    return get_object_or_404(PeerSupporter.objects.listed().for_cards(), pk=pk)
+
+
+def supporter(request, pk):
+    return render(
+        request,
+        "directory/supporter.html",
+        {"supporter": listed_supporter(pk), "today": timezone.localdate()},
+    )
+
+
+def supporter_vcard_download(request, pk):
+    supporter = listed_supporter(pk)
+    response = HttpResponse(supporter_vcard(supporter), content_type="text/vcard; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="peer-supporter-{supporter.pk}.vcf"'
+    return response
+
+
+def about(request):
+    return render(request, "directory/about.html")
+
+
+def privacy(request):
+    return render(request, "directory/privacy.html")
