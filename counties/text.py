@@ -18,3 +18,14 @@ def fold(*parts):
     text = "".join(char for char in text if not unicodedata.combining(char))
     text = text.replace("aa", "a")
     return _NOT_ALNUM.sub(" ", text).strip()
+
+
+# Æ, Ø and Å come after Z in Norwegian; every other letter sorts by its base letter.
+_SORT_LETTERS = str.maketrans({"æ": "{", "ä": "{", "ø": "|", "ö": "|", "å": "}"})
+
+
+def norwegian_sort_key(name):
+    """Sort key putting names in Norwegian alphabetical order, whatever the database's collation."""
+    text = unicodedata.normalize("NFC", name.casefold()).translate(_SORT_LETTERS)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in text if not unicodedata.combining(char))

@@ -1,10 +1,30 @@
 import django_filters
 from django import forms
-from django.http import QueryDict
 from django.utils import timezone
 
 from counties.models import County, Municipality
+from counties.text import norwegian_sort_key
 from directory.models import Language, PeerSupporter, Specialty
+
+
+def county_choices():
+    counties = sorted(County.objects.filter(active=True), key=lambda county: norwegian_sort_key(county.name))
+    return [("", "All counties")] + [(county.number, county.name) for county in counties]
+
+
+def municipality_choices():
+    """Municipalities grouped by county, both in Norwegian alphabetical order."""
+    groups = {}
+    for municipality in Municipality.objects.filter(county__active=True).select_related("county"):
+        groups.setdefault(municipality.county, []).append(municipality)
+    return [("", "Any (no distance order)")] + [
+        (
+            county.name,
+            [(place.number, place.name) for place in sorted(places, key=lambda m: norwegian_sort_key(m.name))],
+        )
+        for county, places in sorted(groups.items(), key=lambda item: norwegian_sort_key(item[0].name))
+    ]
+
 
 # Filters that still apply to the list of supporters from other counties who meet by phone or video.
 REMOTE_KEEPS = ("q", "specialty", "language", "open", "evenings", "weekends")
@@ -23,15 +43,13 @@ class SupporterFilter(django_filters.FilterSet):
         queryset=County.objects.filter(active=True),
         to_field_name="number",
         method="filter_county",
-        empty_label="All counties",
         error_messages={"invalid_choice": "There is no county “%(value)s”."},
     )
     municipality = django_filters.ModelChoiceFilter(
         label="Nearest to municipality",
-        queryset=Municipality.objects.all(),
+        queryset=Municipality.objects.filter(county__active=True),
         to_field_name="number",
         method="order_by_distance",
-        empty_label="Any (no distance order)",
         error_messages={"invalid_choice": "There is no municipality “%(value)s”."},
     )
     specialty = django_filters.ModelMultipleChoiceFilter(
@@ -68,6 +86,9 @@ class SupporterFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, today=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.today = today or timezone.localdate()
+        # Choices in Norwegian alphabetical order, fetched only when the form is drawn.
+        self.form.fields["county"].widget.choices = county_choices
+        self.form.fields["municipality"].widget.choices = municipality_choices
 
     def filter_text(self, queryset, name, value):
         return queryset.matching_text(value) if value else queryset
@@ -113,8 +134,7 @@ class SupporterFilter(django_filters.FilterSet):
         """Supporters in other counties who meet by phone or video and match the rest of the search."""
         if not self.chosen_county:
             return None
-        data = QueryDict(mutable=True)
-        for key in REMOTE_KEEPS:
-            data.setlist(key, self.data.getlist(key))
-        others = PeerSupporter.objects.listed().exclude(municipality__county=self.chosen_county).remote()
-        return SupporterFilter(data, queryset=others, today=self.today).qs
+        queryset = self.queryset.exclude(municipality__county=self.chosen_county).remote()
+        for name in REMOTE_KEEPS:
+            queryset = self.filters[name].filter(queryset, self.form.cleaned_data.get(name))
+        return queryset.in_daily_order(self.today)

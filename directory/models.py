@@ -193,8 +193,8 @@ class PeerSupporter(models.Model):
 
     class Mode(models.TextChoices):
         IN_PERSON = "in_person", "In person"
-        PHONE = "phone", "Phone"
-        VIDEO = "video", "Video"
+        PHONE = "phone", "By phone"
+        VIDEO = "video", "By video"
 
         @property
         def field_name(self):

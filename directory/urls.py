@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from directory import views
 
@@ -7,7 +7,7 @@ app_name = "directory"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
-    path("counties/<str:number>/", views.county, name="county"),
+    re_path(r"^counties/(?P<number>[0-9]{2})/$", views.county, name="county"),
     path("supporters/<int:pk>/", views.supporter, name="supporter"),
     path("supporters/<int:pk>/vcard/", views.supporter_vcard_download, name="supporter_vcard"),
     path("about/", views.about, name="about"),

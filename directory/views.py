@@ -38,7 +38,7 @@ def results_context(request, data):
         "search": search,
         "page": page,
         "page_message": page_message,
-        "remote": remote.for_cards()[: settings.DIRECTORY_REMOTE_LIST_SIZE] if remote is not None else None,
+        "remote": remote[: settings.DIRECTORY_REMOTE_LIST_SIZE] if remote is not None else None,
         "today": search.today,
     }
 

@@ -48,7 +48,7 @@ SPECIALTY_WEIGHTS = {
 OTHER_SPECIALTY_WEIGHT = 0.4
 TITLES = {
     "general-practice-family-medicine": "Fastlege",
-    "doctor-in-specialist-training": "Lege i spesialisering",
+    "doctor-in-specialist-training": "Lege",
 }
 # Chance of each extra language besides Norwegian; Northern Sami and Finnish far more in the north.
 LANGUAGE_CHANCES = {
