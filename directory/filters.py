@@ -1,3 +1,5 @@
+import functools
+
 import django_filters
 from django import forms
 from django.utils import timezone
@@ -86,9 +88,9 @@ class SupporterFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, today=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.today = today or timezone.localdate()
-        # Choices in Norwegian alphabetical order, fetched only when the form is drawn.
-        self.form.fields["county"].widget.choices = county_choices
-        self.form.fields["municipality"].widget.choices = municipality_choices
+        # Choices in Norwegian alphabetical order, fetched once, and only if the form is drawn.
+        self.form.fields["county"].widget.choices = functools.cache(county_choices)
+        self.form.fields["municipality"].widget.choices = functools.cache(municipality_choices)
 
     def filter_text(self, queryset, name, value):
         return queryset.matching_text(value) if value else queryset

@@ -1,12 +1,11 @@
 import datetime
-import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import ASin, Cos, Length, Power, Radians, Sin, Sqrt
+from django.db.models.functions import MD5, ASin, Cast, Concat, Cos, Length, Power, Radians, Sin, Sqrt
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -17,8 +16,6 @@ from counties.text import fold
 
 NOTE_MAX_LENGTH = 500
 EARTH_RADIUS_KM = 6371.0088
-# A prime above any id the roster will reach: the daily order is a permutation of ids modulo it.
-ROTATION_MODULUS = 2_147_483_647
 
 
 def in_language(name_nb, name_en):
@@ -101,12 +98,9 @@ class Language(models.Model):
         return in_language(self.name_nb, self.name_en)
 
 
-def daily_rotation(today):
-    """Multiplier and offset of today's order: the same all day, different the next, stored nowhere."""
-    digest = hashlib.sha256(today.isoformat().encode()).digest()
-    multiplier = 1 + int.from_bytes(digest[:8]) % (ROTATION_MODULUS - 1)
-    offset = int.from_bytes(digest[8:16]) % ROTATION_MODULUS
-    return multiplier, offset
+def daily_order_key(today):
+    """A shuffle of supporters that is the same all day, different the next, and stored nowhere."""
+    return MD5(Concat(Value(f"{today.isoformat()}:"), Cast("id", models.CharField())))
 
 
 def through_exists(field_name, **lookups):
@@ -163,10 +157,9 @@ class PeerSupporterQuerySet(models.QuerySet):
 
     def in_daily_order(self, today):
         """Open supporters first, then a fair order that changes every day."""
-        multiplier, offset = daily_rotation(today)
         return self.with_availability_on(today).order_by(
             Case(When(current_availability=PeerSupporter.Availability.PAUSED, then=Value(1)), default=Value(0)),
-            (F("id") * multiplier + offset) % ROTATION_MODULUS,
+            daily_order_key(today),
         )
 
     def nearest_to(self, municipality, today):
@@ -174,11 +167,10 @@ class PeerSupporterQuerySet(models.QuerySet):
         lat, lon = Radians(F("municipality__latitude")), Radians(F("municipality__longitude"))
         lat0, lon0 = Radians(Value(municipality.latitude)), Radians(Value(municipality.longitude))
         haversine = Power(Sin((lat - lat0) / 2), 2) + Cos(lat0) * Cos(lat) * Power(Sin((lon - lon0) / 2), 2)
-        multiplier, offset = daily_rotation(today)
         return (
             self.with_availability_on(today)
             .annotate(distance_km=2 * EARTH_RADIUS_KM * ASin(Sqrt(haversine)))
-            .order_by("distance_km", (F("id") * multiplier + offset) % ROTATION_MODULUS)
+            .order_by("distance_km", daily_order_key(today))
         )
 
     def for_cards(self):
@@ -218,7 +210,10 @@ class PeerSupporter(models.Model):
     weekends = models.BooleanField("can meet on weekends", default=False)
     languages = models.ManyToManyField(Language, blank=True, related_name="supporters")
     note = models.TextField(
-        blank=True, max_length=NOTE_MAX_LENGTH, help_text=f"Plain text, at most {NOTE_MAX_LENGTH} characters."
+        blank=True,
+        max_length=NOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(NOTE_MAX_LENGTH)],
+        help_text=f"Plain text, at most {NOTE_MAX_LENGTH} characters.",
     )
 
     availability = models.CharField(max_length=20, choices=Availability, default=Availability.OPEN)
@@ -264,7 +259,10 @@ class PeerSupporter(models.Model):
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("note"), NOTE_MAX_LENGTH), name="supporter_note_length"
             ),
-            models.CheckConstraint(condition=Q(phone="") | Q(phone__startswith="+"), name="supporter_phone_e164"),
+            # On SQLite, REGEXP is a function Django adds to its own connections.
+            models.CheckConstraint(
+                condition=Q(phone="") | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="supporter_phone_e164"
+            ),
         ]
         indexes = [
             models.Index(fields=["listed", "availability"], name="supporter_listed_availability"),

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from counties.models import County, Municipality
+from counties.text import fold
 from directory.models import Availability, Language, PeerSupporter, Specialty
 
 FIRST_NAMES = (
@@ -157,9 +158,10 @@ class DemoRoster:
             name=f"{first} {last}",
             title=TITLES.get(main.slug, "Overlege"),
             municipality=municipality,
-            email=f"{first}.{last}.{index}@example.org".lower().replace("å", "aa").replace("ø", "o").replace("æ", "ae"),
+            email=f"{fold(first).replace(' ', '-')}.{fold(last).replace(' ', '-')}.{index}@example.org",
             show_email=show_email,
-            phone=f"+47{40000000 + (index * 7919) % 9999999}",
+            # Valid Norwegian mobile numbers, one per supporter.
+            phone=f"+479{index:07d}",
             show_phone=show_phone,
             evenings=rng.random() < 0.55,
             weekends=rng.random() < 0.35,

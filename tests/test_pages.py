@@ -1,0 +1,221 @@
+"""The home, county, about and privacy pages, the data credit, and that public pages set no cookies."""
+
+import re
+
+import pytest
+
+from counties.models import County
+
+pytestmark = pytest.mark.django_db
+
+KARTVERKET_CREDIT = "Contains data from Kartverket, CC BY 4.0."
+
+
+def county_counts(html):
+    """County name -> the supporter count shown beside its link on the home page."""
+    pattern = r'<a href="/counties/(\d\d)/">([^<]+)</a>\s*<span class="count">(\d+) supporters?</span>'
+    return {name: (number, int(count)) for number, name, count in re.findall(pattern, html)}
+
+
+def main_and_remote(html):
+    """The main result list and the "outside the county, by phone or video" list of a county page."""
+    main, _, remote = html.partition('id="remote-heading"')
+    return main, remote
+
+
+# --- Home -----------------------------------------------------------------------------------------------------
+
+
+def test_home_shows_the_emergency_numbers(client):
+    html = client.get("/").content.decode()
+
+    assert '<a href="tel:113">113</a>' in html
+    assert '<a href="tel:116117">116 117</a>' in html
+
+
+def test_home_shows_the_search_form(client):
+    html = client.get("/").content.decode()
+
+    assert re.search(r'<form class="search-form" method="get" action="/search/"', html)
+    assert 'name="q"' in html
+    assert 'name="county"' in html
+    assert '<button type="submit">Search</button>' in html
+
+
+def test_home_lists_every_active_county_with_a_link_to_its_page(client):
+    html = client.get("/").content.decode()
+
+    counts = county_counts(html)
+    expected = {county.name: county.number for county in County.objects.all()}
+    assert {name: number for name, (number, _) in counts.items()} == expected
+    assert len(counts) == 15
+
+
+def test_home_counts_only_listed_supporters_per_county(client, make_supporter):
+    make_supporter(municipality="Oslo")
+    make_supporter(municipality="Oslo")
+    make_supporter(municipality="Oslo", listed=False)
+    make_supporter(municipality="Bergen")
+    make_supporter(municipality="Bergen", listed=False)
+    make_supporter(municipality="Bergen", listed=False)
+
+    counts = county_counts(client.get("/").content.decode())
+
+    assert counts["Oslo"] == ("03", 2)
+    assert counts["Vestland"] == ("46", 1)
+    assert counts["Finnmark"] == ("56", 0)
+
+
+def test_home_hides_an_inactive_county(client, make_supporter):
+    make_supporter(municipality="Alta")
+    County.objects.filter(number="56").update(active=False)
+
+    html = client.get("/").content.decode()
+
+    assert "Finnmark" not in county_counts(html)
+    assert 'href="/counties/56/"' not in html
+    assert len(county_counts(html)) == 14
+
+
+def test_home_has_the_what_to_expect_box(client):
+    html = client.get("/").content.decode()
+
+    assert 'class="what-to-expect"' in html
+
+
+# --- County pages -------------------------------------------------------------------------------------------------
+
+
+def test_county_page_lists_only_that_countys_supporters_and_remote_ones_separately(client, make_supporter):
+    make_supporter(name="Bergen Inperson", municipality="Bergen", meets_by_phone=False, meets_by_video=False)
+    make_supporter(name="Voss Phone", municipality="Voss")
+    make_supporter(name="Oslo Phone", municipality="Oslo", meets_in_person=False, meets_by_phone=True)
+    make_supporter(name="Tromso Video", municipality="Tromsø", meets_in_person=False, meets_by_video=True)
+    make_supporter(name="Oslo Inperson", municipality="Oslo", meets_by_phone=False, meets_by_video=False)
+    make_supporter(name="Bergen Unlisted", municipality="Bergen", listed=False)
+
+    response = client.get("/counties/46/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Peer supporters in Vestland</h1>" in html
+    main, remote = main_and_remote(html)
+    assert "Bergen Inperson" in main
+    assert "Voss Phone" in main
+    assert "Oslo Phone" not in main
+    assert "Tromso Video" not in main
+    assert "2 peer supporters" in main
+    assert "Oslo Phone" in remote
+    assert "Tromso Video" in remote
+    assert "Bergen Inperson" not in remote
+    assert "Voss Phone" not in remote
+    # Neither in the county nor meeting remotely; and unlisted supporters appear nowhere.
+    assert "Oslo Inperson" not in html
+    assert "Bergen Unlisted" not in html
+
+
+def test_county_page_context_holds_only_that_countys_supporters(client, make_supporter):
+    make_supporter(municipality="Bergen")
+    make_supporter(municipality="Oslo", meets_by_phone=True)
+
+    context = client.get("/counties/46/").context
+
+    assert {s.county.number for s in context["page"].object_list} == {"46"}
+    assert {s.county.number for s in context["remote"]} == {"03"}
+
+
+def test_county_page_does_not_show_a_hidden_phone_on_cards(client, make_supporter):
+    make_supporter(municipality="Bergen", phone="+4722123456", show_phone=False)
+    make_supporter(municipality="Oslo", phone="+4722654321", show_phone=False, meets_by_phone=True)
+
+    html = client.get("/counties/46/").content.decode()
+
+    for hidden in ("22123456", "22 12 34 56", "22654321", "22 65 43 21"):
+        assert hidden not in html
+
+
+@pytest.mark.parametrize("number", ["99", "00", "4", "046", "abc"])
+def test_an_unknown_county_number_is_not_found(client, number):
+    assert client.get(f"/counties/{number}/").status_code == 404
+
+
+def test_an_inactive_county_page_is_not_found(client):
+    County.objects.filter(number="56").update(active=False)
+
+    assert client.get("/counties/56/").status_code == 404
+
+
+# --- About and privacy ----------------------------------------------------------------------------------------
+
+
+def test_about_page_explains_the_service_and_its_limits(client):
+    response = client.get("/about/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Up to three conversations are free of charge" in html
+    assert "Not treatment and not a medical consultation" in html
+    assert "Not an emergency service" in html
+    assert '<a href="tel:113">113</a>' in html
+
+
+def test_privacy_page_promises_no_cookies_and_no_record_of_searches(client):
+    response = client.get("/privacy/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "the public pages set no cookies" in html
+    assert "Searches, the pages you look at and the supporters you choose are not stored" in html
+    assert "no analytics" in html
+
+
+def test_every_page_links_to_the_privacy_page(client, make_supporter):
+    supporter = make_supporter()
+    for url in ("/", "/search/", "/counties/03/", f"/supporters/{supporter.pk}/", "/about/"):
+        assert 'href="/privacy/"' in client.get(url).content.decode(), url
+
+
+# --- Data credit ----------------------------------------------------------------------------------------------
+
+
+def test_pages_showing_county_data_credit_kartverket(client, make_supporter):
+    supporter = make_supporter()
+    for url in ("/", "/search/", "/search/?county=46", "/counties/46/", f"/supporters/{supporter.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert KARTVERKET_CREDIT in response.content.decode(), url
+
+
+# --- No cookies -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def public_urls(make_supporter):
+    supporter = make_supporter(municipality="Bergen")
+    return [
+        "/",
+        "/search/",
+        "/search/?q=lege&county=46&mode=phone&open=on",
+        "/search/?county=nonsense&page=99",
+        "/counties/46/",
+        f"/supporters/{supporter.pk}/",
+        f"/supporters/{supporter.pk}/vcard/",
+        "/about/",
+        "/privacy/",
+        "/supporters/999999/",  # the not-found page is public as well
+    ]
+
+
+def test_public_pages_set_no_cookies(client, public_urls):
+    for url in public_urls:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert not response.cookies, (url, response.cookies)
+        assert "Set-Cookie" not in response.headers, url
+    assert not client.cookies
+
+
+def test_public_pages_load_nothing_from_other_sites(client, public_urls):
+    for url in public_urls:
+        html = client.get(url).content.decode()
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', html), url

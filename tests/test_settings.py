@@ -1,0 +1,183 @@
+"""Settings from the environment: safe defaults, loud failure on nonsense, and SQLite in WAL mode."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
+
+from config.env import env_bool, env_list, env_str
+from config.settings import database_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VARIABLE = "PEER_DIRECTORY_TEST_VARIABLE"
+
+
+def run_settings_import(code="import config.settings", **environment):
+    """Import the settings in a fresh interpreter with only the given variables (plus PATH) set."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **environment}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+# --- env_bool -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["1", "true", "True", "YES", "on", " true "])
+def test_env_bool_reads_true_words(monkeypatch, word):
+    monkeypatch.setenv(VARIABLE, word)
+
+    assert env_bool(VARIABLE, default=False) is True
+
+
+@pytest.mark.parametrize("word", ["0", "false", "FALSE", "no", "Off", ""])
+def test_env_bool_reads_false_words(monkeypatch, word):
+    monkeypatch.setenv(VARIABLE, word)
+
+    assert env_bool(VARIABLE, default=True) is False
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_env_bool_uses_the_default_when_unset(monkeypatch, default):
+    monkeypatch.delenv(VARIABLE, raising=False)
+
+    assert env_bool(VARIABLE, default=default) is default
+
+
+@pytest.mark.parametrize("word", ["maybe", "2", "yes please", "tru"])
+def test_env_bool_refuses_a_malformed_value(monkeypatch, word):
+    monkeypatch.setenv(VARIABLE, word)
+
+    with pytest.raises(ImproperlyConfigured, match=VARIABLE):
+        env_bool(VARIABLE, default=False)
+
+
+# --- env_str and env_list ----------------------------------------------------------------------------------------
+
+
+def test_env_str_without_default_refuses_a_missing_variable(monkeypatch):
+    monkeypatch.delenv(VARIABLE, raising=False)
+
+    with pytest.raises(ImproperlyConfigured, match=VARIABLE):
+        env_str(VARIABLE)
+
+
+def test_env_str_returns_the_value_or_the_default(monkeypatch):
+    monkeypatch.delenv(VARIABLE, raising=False)
+    assert env_str(VARIABLE, default="fallback") == "fallback"
+
+    monkeypatch.setenv(VARIABLE, "set value")
+    assert env_str(VARIABLE) == "set value"
+    assert env_str(VARIABLE, default="fallback") == "set value"
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv(VARIABLE, " example.org, www.example.org ,,")
+
+    assert env_list(VARIABLE, default=["localhost"]) == ["example.org", "www.example.org"]
+
+
+def test_env_list_uses_a_copy_of_the_default_when_unset(monkeypatch):
+    monkeypatch.delenv(VARIABLE, raising=False)
+    default = ["localhost"]
+
+    hosts = env_list(VARIABLE, default=default)
+    hosts.append("evil.example")
+
+    assert default == ["localhost"]
+
+
+# --- Importing the settings ---------------------------------------------------------------------------------------
+
+
+def test_settings_import_fails_loudly_without_secret_key():
+    result = run_settings_import()
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_settings_import_succeeds_with_only_a_secret_key():
+    result = run_settings_import(SECRET_KEY="a-secret-for-this-test-only")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_settings_import_fails_loudly_on_a_malformed_debug_flag():
+    result = run_settings_import(SECRET_KEY="a-secret-for-this-test-only", DEBUG="maybe")
+
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr
+    assert "'maybe'" in result.stderr
+
+
+def test_settings_default_to_debug_off_and_local_hosts():
+    result = run_settings_import(
+        "import config.settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)", SECRET_KEY="a-secret-for-this-test-only"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False ['localhost', '127.0.0.1', '[::1]']"
+
+
+def test_settings_read_debug_and_allowed_hosts_from_the_environment():
+    result = run_settings_import(
+        "import config.settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)",
+        SECRET_KEY="a-secret-for-this-test-only",
+        DEBUG="yes",
+        ALLOWED_HOSTS="peer.example.org,www.peer.example.org",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True ['peer.example.org', 'www.peer.example.org']"
+
+
+# --- The database -------------------------------------------------------------------------------------------
+
+
+def test_database_settings_put_a_sqlite_database_in_wal_mode():
+    database = database_settings("sqlite:////tmp/directory.sqlite3")
+
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert "PRAGMA journal_mode=WAL" in database["OPTIONS"]["init_command"]
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_database_settings_leave_postgresql_options_alone():
+    database = database_settings("postgres://directory@db.example.org:5432/directory")
+
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["NAME"] == "directory"
+    assert "init_command" not in database.get("OPTIONS", {})
+    assert database["CONN_MAX_AGE"] == 60
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="WAL journal mode only applies to SQLite")
+@pytest.mark.django_db
+def test_the_configured_sqlite_database_runs_in_wal_journal_mode(tmp_path):
+    # The test database lives in memory, where WAL cannot apply; open a file with the configured settings instead.
+    settings_dict = {**connection.settings_dict, "NAME": str(tmp_path / "directory.sqlite3")}
+    wrapper = SQLiteDatabaseWrapper(settings_dict, alias="wal_check")
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            (mode,) = cursor.fetchone()
+            cursor.execute("PRAGMA synchronous")
+            (synchronous,) = cursor.fetchone()
+    finally:
+        wrapper.close()
+
+    assert mode == "wal"
+    assert synchronous == 1  # NORMAL
