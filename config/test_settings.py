@@ -14,6 +14,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Static files come straight from the app folders, without collectstatic.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+
 # Several test runs may share one PostgreSQL server (two checkouts, CI beside a developer): each gets its own database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
