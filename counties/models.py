@@ -17,6 +17,7 @@ class County(models.Model):
     name = models.CharField(max_length=100)
     official_name = models.CharField(max_length=200, help_text="Including Sámi and Kven forms where they exist.")
     active = models.BooleanField(default=True, help_text="Inactive counties are hidden from the public pages.")
+    search_name = models.CharField(max_length=100, editable=False)
 
     class Meta:
         ordering = ["number"]
@@ -24,6 +25,10 @@ class County(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("directory:county", kwargs={"number": self.number})

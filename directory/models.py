@@ -137,12 +137,13 @@ class PeerSupporterQuerySet(models.QuerySet):
         return self.meeting_by([PeerSupporter.Mode.PHONE, PeerSupporter.Mode.VIDEO])
 
     def matching_text(self, text):
-        """Every word of text appears in the name, title, town, municipality or a specialty."""
+        """Every word of text appears in the name, title, town, municipality, county or a specialty."""
         queryset = self
         for word in fold(text).split():
             queryset = queryset.filter(
                 Q(search_text__contains=word)
                 | Q(municipality__search_name__contains=word)
+                | Q(municipality__county__search_name__contains=word)
                 | through_exists("specialties", specialty__search_text__contains=word)
             )
         return queryset

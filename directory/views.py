@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 
 from counties.models import County
-from directory.filters import SupporterFilter
+from directory.filters import REMOTE_KEEPS, SupporterFilter
 from directory.models import PeerSupporter
 from directory.vcard import supporter_vcard
 
@@ -28,6 +29,15 @@ def page_of(queryset, raw_number):
     return paginator.page(number), None
 
 
+def remote_search_url(data):
+    """The whole-country search for everyone who meets by phone or video, keeping the rest of the search."""
+    query = QueryDict(mutable=True)
+    for key in REMOTE_KEEPS:
+        query.setlist(key, data.getlist(key))
+    query.setlist("mode", [PeerSupporter.Mode.PHONE, PeerSupporter.Mode.VIDEO])
+    return f"{reverse('directory:search')}?{query.urlencode()}"
+
+
 def results_context(request, data):
     """Everything a list of search results shows, for the search page and the county pages."""
     supporters = PeerSupporter.objects.listed().for_cards()
@@ -39,6 +49,7 @@ def results_context(request, data):
         "page": page,
         "page_message": page_message,
         "remote": remote[: settings.DIRECTORY_REMOTE_LIST_SIZE] if remote is not None else None,
+        "remote_search_url": remote_search_url(data),
         "today": search.today,
     }
 

@@ -273,6 +273,14 @@ def test_free_text_is_blind_to_case_and_norwegian_letters_in_names(client, make_
     assert found_ids(search(client, {"q": query})) == [aase.pk]
 
 
+@pytest.mark.parametrize("query", ["more og romsdal", "Møre", "ROMSDAL"])
+def test_free_text_finds_the_county_by_name(client, make_supporter, query):
+    in_county = make_supporter(municipality="Molde")
+    make_supporter(municipality=OSLO)
+
+    assert found_ids(search(client, {"q": query})) == [in_county.pk]
+
+
 def test_free_text_finds_a_town_that_is_not_the_municipality(client, make_supporter):
     sandvika = make_supporter(municipality=BAERUM, town="Sandvika")
     make_supporter(municipality=BAERUM)
@@ -449,6 +457,19 @@ def test_no_remote_list_without_a_county(client, make_supporter):
         response = search(client, query)
         assert response.context["remote"] is None, query
         assert "by phone or video</h2>" not in response.content.decode()
+
+
+def test_remote_list_links_to_everyone_who_meets_remotely_keeping_the_rest_of_the_search(client, make_supporter):
+    make_supporter(municipality=OSLO, meets_by_video=True, languages=["en"])
+
+    response = search(client, {"county": "46", "language": "en", "open": "on", "mode": "in_person", "page": "2"})
+
+    link = html.unescape(
+        re.search(r'<a href="([^"]+)">Everyone in the country who meets', response.content.decode())[1]
+    )
+    path, query = urlsplit(link).path, parse_qs(urlsplit(link).query)
+    assert path == "/search/"
+    assert query == {"language": ["en"], "open": ["on"], "mode": ["phone", "video"]}
 
 
 # Unlisted supporters

@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
                     "active",
                     models.BooleanField(default=True, help_text="Inactive counties are hidden from the public pages."),
                 ),
+                ("search_name", models.CharField(editable=False, max_length=100)),
             ],
             options={
                 "verbose_name_plural": "counties",

@@ -20,7 +20,10 @@ def seed(apps, schema_editor):
     Municipality = apps.get_model("counties", "Municipality")
     counties = {
         row["county_number"]: County.objects.create(
-            number=row["county_number"], name=row["name"], official_name=row["official_name"]
+            number=row["county_number"],
+            name=row["name"],
+            official_name=row["official_name"],
+            search_name=fold(row["name"]),
         )
         for row in read_rows("norway-counties-2024.csv")
     }
