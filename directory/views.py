@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from counties.models import County
+from counties.text import norwegian_sort_key
 from directory.filters import REMOTE_KEEPS, SupporterFilter
 from directory.models import PeerSupporter
 from directory.vcard import supporter_vcard
@@ -58,6 +59,7 @@ def home(request):
     counties = County.objects.filter(active=True).annotate(
         supporter_count=Count("municipalities__supporters", filter=Q(municipalities__supporters__listed=True))
     )
+    counties = sorted(counties, key=lambda county: norwegian_sort_key(county.name))
     return render(request, "directory/home.html", {"counties": counties, "search": SupporterFilter()})
 
 

@@ -219,3 +219,12 @@ def test_public_pages_load_nothing_from_other_sites(client, public_urls):
     for url in public_urls:
         html = client.get(url).content.decode()
         assert not re.search(r'(?:src|href)="(?:https?:)?//', html), url
+
+
+def test_home_lists_the_counties_in_norwegian_alphabetical_order(client):
+    html = client.get("/").content.decode()
+
+    assert list(county_counts(html)) == [
+        "Agder", "Akershus", "Buskerud", "Finnmark", "Innlandet", "Møre og Romsdal", "Nordland", "Oslo",
+        "Rogaland", "Telemark", "Troms", "Trøndelag", "Vestfold", "Vestland", "Østfold",
+    ]  # fmt: skip
