@@ -697,3 +697,38 @@ def test_search_page_with_every_filter_has_a_bounded_query_count(client, make_su
         response = search(client, query)
     assert len(found(response)) == 12
     assert len(remote_ids(response)) == 10
+
+
+def page_queries(client, path):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    ("path", "most"),
+    [
+        # The form's four choice lists and the counties with their counts.
+        ("/", 5),
+        # The county itself, then the same as the search page.
+        ("/counties/46/", SEARCH_PAGE_MAX_QUERIES + 1),
+        # Validating the municipality; no remote list without a county.
+        ("/search/?municipality=4601&q=lege", SEARCH_PAGE_MAX_QUERIES - 3),
+    ],
+)
+def test_public_page_query_count_does_not_grow_with_the_number_of_supporters(client, make_supporter, path, most):
+    populate(make_supporter, 10)
+    with_ten = page_queries(client, path)
+
+    populate(make_supporter, 290)
+
+    assert page_queries(client, path) == with_ten <= most
+
+
+def test_profile_query_count_is_fixed(client, make_supporter, django_assert_num_queries):
+    supporter = make_supporter(specialties=["psychiatry", GP], languages=["nb", "en"])
+
+    # The supporter with place and county, then the specialties, then the languages.
+    with django_assert_num_queries(3):
+        assert client.get(supporter.get_absolute_url()).status_code == 200
