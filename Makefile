@@ -3,11 +3,14 @@ PYTHON ?= $(shell command -v python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/b
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# make run needs no configuration: a local secret key is made once and kept in var/.
-LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}"
+# make run needs no configuration: a local secret key is made once and kept in var/, the site answers on this
+# machine's own addresses, over plain HTTP. Each can still be set from the environment.
+LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost,[::1]}" \
+	DJANGO_HTTPS="$${DJANGO_HTTPS:-false}"
 MANAGE = $(LOCAL_ENV) $(BIN)/python manage.py
 
-.PHONY: setup run test lint format lock clean
+.PHONY: setup run test lint format lock clean manage
 
 setup: $(INSTALLED)
 
@@ -28,13 +31,17 @@ run: setup var/secret-key
 	@echo "Serving the directory at http://127.0.0.1:8000 (Ctrl-C stops it)."
 	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py config.wsgi
 
+# Any management command with the same local settings as `make run`: make manage ARGS="createsuperuser"
+manage: setup var/secret-key
+	$(MANAGE) $(ARGS)
+
 test: setup
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -1,10 +1,17 @@
-"""gunicorn settings for `make run` and production. Each can be overridden from the environment."""
+"""gunicorn settings for `make run` and production. BIND, WEB_CONCURRENCY and ACCESS_LOG come from the environment.
+
+Looking for help leaves no trace: there is no access log unless an operator asks for one (ACCESS_LOG=- or a
+file path), and even then its lines carry neither the client's address nor the query string, referrer or
+browser. Do not add logconfig, logconfig_dict or syslog here: any of them turns gunicorn's access log back on.
+"""
 
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-# Help-seekers leave no trace: no access log, whatever else is configured.
-accesslog = None
+
+accesslog = os.environ.get("ACCESS_LOG") or None
+# Time, method, path without query, status, bytes, duration in milliseconds.
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)s'
 errorlog = "-"
 loglevel = "error"

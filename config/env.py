@@ -9,12 +9,23 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
 def env_str(name, default=None):
+    """The variable's text; without a default, a missing or empty variable is an error."""
     value = os.environ.get(name)
-    if value is None:
+    if value is None or (value == "" and default is None):
         if default is None:
             raise ImproperlyConfigured(f"The environment variable {name} must be set.")
         return default
     return value
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {value!r}.") from None
 
 
 def env_bool(name, default):
@@ -29,8 +40,12 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {value!r}.")
 
 
-def env_list(name, default):
+def env_list(name, default=None):
+    """Comma-separated values; without a default, a missing or empty list is an error."""
     value = os.environ.get(name)
-    if value is None:
-        return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
+    items = [item.strip() for item in value.split(",") if item.strip()] if value is not None else []
+    if items:
+        return items
+    if default is None:
+        raise ImproperlyConfigured(f"The environment variable {name} must be set (comma-separated).")
+    return list(default)

@@ -6,14 +6,20 @@ Every variable is listed in README.md under "Configuration".
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
-from config.env import env_bool, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = env_str("SECRET_KEY")
-DEBUG = env_bool("DEBUG", default=False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Production is the default: debugging, and the local defaults that come with it, must be asked for.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY", default="insecure-key-for-local-debugging-only")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+else:
+    SECRET_KEY = env_str("SECRET_KEY")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,13 +38,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.PrivacyHeadersMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,16 +100,89 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Visitors leave no trail to the sites they go on to.
+# Hashed, compressed, cached for ever; no Access-Control-Allow-Origin: *.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
+
+# Security headers. The promise: visitors leave no trail to the sites they go on to, and the pages load
+# nothing from anywhere else.
 SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.NONE],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
+# HTTPS. Off only for serving over plain HTTP on one's own machine (`make run` does that).
+HTTPS = env_bool("DJANGO_HTTPS", default=True)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 63_072_000 if HTTPS else 0  # two years
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+# Behind a reverse proxy that ends TLS, gunicorn itself takes X-Forwarded-Proto from the proxy's address only
+# (FORWARDED_ALLOW_IPS) and tells Django the request was secure; see README, "Behind a reverse proxy".
+
+# Cookies exist only in the logged-in area. __Host- names bind them to this host, over HTTPS, for the whole site.
+SESSION_COOKIE_NAME = "__Host-session" if HTTPS else "session"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Strict"
+
+# Error reports by e-mail, if an operator names recipients; they never carry a visitor's query or address.
+ADMINS = env_list("DJANGO_ADMINS", default=[])
+SERVER_EMAIL = env_str("SERVER_EMAIL", default="root@localhost")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default=SERVER_EMAIL)
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST", default="localhost"),
+            "port": env_int("EMAIL_PORT", default=25),
+            "username": env_str("EMAIL_HOST_USER", default=""),
+            "password": env_str("EMAIL_HOST_PASSWORD", default=""),
+            "use_tls": env_bool("EMAIL_USE_TLS", default=False),
+            "timeout": 10,
+        },
+    },
+}
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.PrivateExceptionReporterFilter"
+
+# Logging: errors only. Nothing about ordinary public requests (no "Not Found" lines with paths), never a
+# query string or a client address.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "mail_admins": {
+            "class": "config.logging.PrivateAdminEmailHandler",
+            "filters": ["require_debug_false"],
+            "level": "ERROR",
+        },
+    },
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": "ERROR", "propagate": False},
+    },
+}
 
 PHONENUMBER_DEFAULT_REGION = "NO"
 PHONENUMBER_DB_FORMAT = "E164"

@@ -3,9 +3,12 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 from config.settings import *  # noqa: F403
 
+# The test client speaks plain HTTP; everything else about HTTPS stays as in production.
+SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tests render templates without running collectstatic first.

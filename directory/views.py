@@ -5,12 +5,15 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from counties.models import County
 from counties.text import norwegian_sort_key
 from directory.filters import REMOTE_KEEPS, SupporterFilter
 from directory.models import PeerSupporter
 from directory.vcard import supporter_vcard
+
+# Every view here is public: GET and HEAD only, so no form posts, no CSRF cookie, nothing written.
 
 
 def page_of(queryset, raw_number):
@@ -55,6 +58,7 @@ def results_context(request, data):
     }
 
 
+@require_safe
 def home(request):
     counties = County.objects.filter(active=True).annotate(
         supporter_count=Count("municipalities__supporters", filter=Q(municipalities__supporters__listed=True))
@@ -63,10 +67,12 @@ def home(request):
     return render(request, "directory/home.html", {"counties": counties, "search": SupporterFilter()})
 
 
+@require_safe
 def search(request):
     return render(request, "directory/search.html", results_context(request, request.GET))
 
 
+@require_safe
 def county(request, number):
     county = get_object_or_404(County, number=number, active=True)
     data = request.GET.copy()
@@ -79,6 +85,7 @@ def listed_supporter(pk):
     return get_object_or_404(PeerSupporter.objects.listed().for_cards(), pk=pk)
 
 
+@require_safe
 def supporter(request, pk):
     return render(
         request,
@@ -87,6 +94,7 @@ def supporter(request, pk):
     )
 
 
+@require_safe
 def supporter_vcard_download(request, pk):
     supporter = listed_supporter(pk)
     response = HttpResponse(supporter_vcard(supporter), content_type="text/vcard; charset=utf-8")
@@ -94,9 +102,16 @@ def supporter_vcard_download(request, pk):
     return response
 
 
+@require_safe
 def about(request):
     return render(request, "directory/about.html")
 
 
+@require_safe
 def privacy(request):
-    return render(request, "directory/privacy.html")
+    # The page names the cookies the logged-in area really sets, read from the settings that name them.
+    cookies = [
+        (settings.SESSION_COOKIE_NAME, "Keeps a supporter or staff member logged in. Removed when the browser closes."),
+        (settings.CSRF_COOKIE_NAME, "Protects the forms of the logged-in area against forgery from other sites."),
+    ]
+    return render(request, "directory/privacy.html", {"cookies": cookies})

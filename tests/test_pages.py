@@ -1,4 +1,4 @@
-"""The home, county, about and privacy pages, the data credit, and that public pages set no cookies."""
+"""The home, county, about and privacy pages, and the data credit."""
 
 import re
 
@@ -159,16 +159,6 @@ def test_about_page_explains_the_service_and_its_limits(client):
     assert '<a href="tel:113">113</a>' in html
 
 
-def test_privacy_page_promises_no_cookies_and_no_record_of_searches(client):
-    response = client.get("/privacy/")
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "the public pages set no cookies" in html
-    assert "Searches, the pages you look at and the supporters you choose are not stored" in html
-    assert "no analytics" in html
-
-
 def test_every_page_links_to_the_privacy_page(client, make_supporter):
     supporter = make_supporter()
     for url in ("/", "/search/", "/counties/03/", f"/supporters/{supporter.pk}/", "/about/"):
@@ -184,41 +174,6 @@ def test_pages_showing_county_data_credit_kartverket(client, make_supporter):
         response = client.get(url)
         assert response.status_code == 200, url
         assert KARTVERKET_CREDIT in response.content.decode(), url
-
-
-# --- No cookies -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def public_urls(make_supporter):
-    supporter = make_supporter(municipality="Bergen")
-    return [
-        "/",
-        "/search/",
-        "/search/?q=lege&county=46&mode=phone&open=on",
-        "/search/?county=nonsense&page=99",
-        "/counties/46/",
-        f"/supporters/{supporter.pk}/",
-        f"/supporters/{supporter.pk}/vcard/",
-        "/about/",
-        "/privacy/",
-        "/supporters/999999/",  # the not-found page is public as well
-    ]
-
-
-def test_public_pages_set_no_cookies(client, public_urls):
-    for url in public_urls:
-        response = client.get(url)
-        assert response.status_code in (200, 404), url
-        assert not response.cookies, (url, response.cookies)
-        assert "Set-Cookie" not in response.headers, url
-    assert not client.cookies
-
-
-def test_public_pages_load_nothing_from_other_sites(client, public_urls):
-    for url in public_urls:
-        html = client.get(url).content.decode()
-        assert not re.search(r'(?:src|href)="(?:https?:)?//', html), url
 
 
 def test_home_lists_the_counties_in_norwegian_alphabetical_order(client):

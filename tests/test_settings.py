@@ -109,39 +109,82 @@ def test_settings_import_fails_loudly_without_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
-def test_settings_import_succeeds_with_only_a_secret_key():
+PRODUCTION = {"SECRET_KEY": "a-secret-for-this-test-only", "ALLOWED_HOSTS": "peer.example.org"}
+
+
+def test_settings_import_fails_loudly_without_allowed_hosts_in_production():
     result = run_settings_import(SECRET_KEY="a-secret-for-this-test-only")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_settings_import_fails_loudly_on_an_empty_secret_key():
+    result = run_settings_import(**{**PRODUCTION, "SECRET_KEY": ""})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_settings_import_succeeds_with_a_secret_key_and_allowed_hosts():
+    result = run_settings_import(**PRODUCTION)
 
     assert result.returncode == 0, result.stderr
 
 
-def test_settings_import_fails_loudly_on_a_malformed_debug_flag():
-    result = run_settings_import(SECRET_KEY="a-secret-for-this-test-only", DEBUG="maybe")
+@pytest.mark.parametrize("variable", ["DJANGO_DEBUG", "DJANGO_HTTPS", "EMAIL_USE_TLS"])
+def test_settings_import_fails_loudly_on_a_malformed_flag(variable):
+    result = run_settings_import(**PRODUCTION, **{variable: "maybe"})
 
     assert result.returncode != 0
-    assert "DEBUG" in result.stderr
+    assert variable in result.stderr
     assert "'maybe'" in result.stderr
 
 
-def test_settings_default_to_debug_off_and_local_hosts():
+def test_settings_import_fails_loudly_on_a_malformed_number():
+    result = run_settings_import(**PRODUCTION, EMAIL_PORT="twenty-five")
+
+    assert result.returncode != 0
+    assert "EMAIL_PORT" in result.stderr
+
+
+def test_production_is_the_default():
     result = run_settings_import(
-        "import config.settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)", SECRET_KEY="a-secret-for-this-test-only"
+        "import config.settings as s; print(s.DEBUG, s.ALLOWED_HOSTS, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_NAME)",
+        **PRODUCTION,
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False ['localhost', '127.0.0.1', '[::1]']"
+    assert result.stdout.strip() == "False ['peer.example.org'] True __Host-session"
 
 
-def test_settings_read_debug_and_allowed_hosts_from_the_environment():
+def test_debugging_on_ones_own_machine_needs_no_secret_key_or_hosts():
+    result = run_settings_import("import config.settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)", DJANGO_DEBUG="yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True ['localhost', '127.0.0.1', '[::1]']"
+
+
+def test_plain_http_drops_the_https_only_cookie_names_and_redirect():
     result = run_settings_import(
-        "import config.settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)",
-        SECRET_KEY="a-secret-for-this-test-only",
-        DEBUG="yes",
-        ALLOWED_HOSTS="peer.example.org,www.peer.example.org",
+        "import config.settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_NAME)",
+        **PRODUCTION,
+        DJANGO_HTTPS="false",
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "True ['peer.example.org', 'www.peer.example.org']"
+    assert result.stdout.strip() == "False 0 session"
+
+
+def test_env_list_without_default_refuses_a_missing_or_empty_variable(monkeypatch):
+    monkeypatch.setenv(VARIABLE, " , ")
+    with pytest.raises(ImproperlyConfigured, match=VARIABLE):
+        env_list(VARIABLE)
+
+    monkeypatch.delenv(VARIABLE)
+    with pytest.raises(ImproperlyConfigured, match=VARIABLE):
+        env_list(VARIABLE)
 
 
 # --- The database -------------------------------------------------------------------------------------------

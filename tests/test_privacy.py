@@ -1,0 +1,354 @@
+"""The promise: looking for help leaves no trace. Every public page is checked for each property."""
+
+import logging
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.views.debug import ExceptionReporter
+
+from config.logging import anonymous_request
+from config.middleware import PERMISSIONS_POLICY
+
+MARKER = "zebra-marker-4711"
+CLIENT_ADDRESS = "198.51.100.23"
+FORWARDED_ADDRESS = "203.0.113.77"
+STATIC_DIR = Path(settings.BASE_DIR) / "static"
+pytestmark = pytest.mark.django_db
+
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|CREATE|ALTER|DROP|TRUNCATE)\b", re.IGNORECASE)
+
+
+@pytest.fixture
+def public_requests(make_supporter):
+    """(method, path, extra request arguments, expected status) for every kind of page a visitor can reach."""
+    supporter = make_supporter(municipality="Bergen", specialties=["psychiatry"], note="Ring gjerne.")
+    return [
+        ("get", "/", {}, 200),
+        ("get", "/search/", {}, 200),
+        ("get", f"/search/?q=lege+{MARKER}&county=46&mode=phone&open=on&language=nb", {}, 200),
+        ("get", "/search/?municipality=4601&specialty=psychiatry&page=2", {}, 200),
+        ("get", f"/search/?county={MARKER}&page=abc", {}, 200),
+        ("get", "/counties/46/", {}, 200),
+        ("get", f"/supporters/{supporter.pk}/", {}, 200),
+        ("get", f"/supporters/{supporter.pk}/vcard/", {}, 200),
+        ("get", "/about/", {}, 200),
+        ("get", "/privacy/", {}, 200),
+        ("get", "/healthz", {}, 200),
+        ("head", "/search/?q=oslo", {}, 200),
+        ("get", "/static/css/site.css", {}, 200),
+        ("get", f"/no-such-page-{MARKER}/", {}, 404),
+        ("get", "/supporters/999999/", {}, 404),
+        ("get", "/", {"HTTP_HOST": "not-this-site.example"}, 400),
+        ("post", "/search/", {"data": {"q": MARKER}}, 403),
+    ]
+
+
+@pytest.fixture
+def client():
+    """A client that checks CSRF tokens, as a real browser visit would be checked."""
+    return Client(enforce_csrf_checks=True)
+
+
+def visit(client, method, path, extra, status=None):
+    """Request path as a visitor behind a proxy would, reading a streamed body (static files) to the end."""
+    extra = {"REMOTE_ADDR": CLIENT_ADDRESS, "HTTP_X_FORWARDED_FOR": FORWARDED_ADDRESS, **extra}
+    response = getattr(client, method)(path, **extra)
+    if status is not None:
+        assert response.status_code == status, path
+    if response.streaming:
+        # Reading to the end closes the file (the test client closes the response after the last chunk).
+        b"".join(response.streaming_content)
+    return response
+
+
+def test_public_pages_set_no_cookie(client, public_requests):
+    for method, path, extra, status in public_requests:
+        response = visit(client, method, path, extra, status)
+        assert not response.cookies, (path, response.cookies)
+        assert "Set-Cookie" not in response.headers, path
+    assert not client.cookies
+
+
+def test_public_pages_write_nothing_to_the_database(client, public_requests):
+    for method, path, extra, status in public_requests:
+        with CaptureQueriesContext(connection) as queries:
+            visit(client, method, path, extra, status)
+        writes = [query["sql"] for query in queries if WRITES.match(query["sql"])]
+        assert writes == [], path
+
+
+def test_a_page_that_fails_sets_no_cookie_and_writes_nothing(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the search broke")
+
+    monkeypatch.setattr("directory.views.results_context", broken)
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    with CaptureQueriesContext(connection) as queries:
+        response = visit(client, "get", f"/search/?q={MARKER}", {})
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert not response.cookies
+    assert [query["sql"] for query in queries if WRITES.match(query["sql"])] == []
+    assert_privacy_headers(response, "/search/ (500)")
+
+
+# Headers
+
+
+def csp_directives(response):
+    policy = response.headers["Content-Security-Policy"]
+    return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+
+
+def assert_privacy_headers(response, path):
+    directives = csp_directives(response)
+    assert directives["default-src"] == ["'none'"], path
+    for directive in ("script-src", "style-src", "img-src", "font-src", "form-action"):
+        assert directives[directive] == ["'self'"], (path, directive)
+    for directive in ("frame-ancestors", "base-uri", "object-src"):
+        assert directives[directive] == ["'none'"], (path, directive)
+    assert "unsafe" not in response.headers["Content-Security-Policy"], path
+    assert response.headers["Referrer-Policy"] == "no-referrer", path
+    assert response.headers["X-Content-Type-Options"] == "nosniff", path
+    assert response.headers["X-Frame-Options"] == "DENY", path
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin", path
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin", path
+    assert response.headers["Permissions-Policy"] == PERMISSIONS_POLICY, path
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in PERMISSIONS_POLICY
+    assert "Server" not in response.headers, path
+
+
+def test_public_pages_send_the_privacy_headers(client, public_requests):
+    for method, path, extra, status in public_requests:
+        response = visit(client, method, path, extra, status)
+        assert_privacy_headers(response, path)
+
+
+def test_pages_are_not_kept_in_the_browser_cache(client, public_requests):
+    for method, path, extra, status in public_requests:
+        response = visit(client, method, path, extra, status)
+        if path.startswith(settings.STATIC_URL):
+            continue
+        assert response.headers["Cache-Control"] == "no-store", path
+
+
+def test_static_files_keep_their_long_caching(client):
+    response = visit(client, "get", "/static/css/site.css", {})
+
+    assert response.status_code == 200
+    assert "no-store" not in response.headers["Cache-Control"]
+    assert "max-age=" in response.headers["Cache-Control"]
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_https_pages_tell_browsers_to_use_https_for_two_years_with_subdomains(client):
+    response = client.get("/", secure=True)
+
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains; preload"
+
+
+def test_public_views_accept_only_get_and_head(client, make_supporter):
+    supporter = make_supporter()
+    csrf_exempt_client = Client(enforce_csrf_checks=False)
+    for path in ["/", "/search/", "/counties/03/", supporter.get_absolute_url(), "/about/", "/privacy/", "/healthz"]:
+        assert csrf_exempt_client.post(path).status_code == 405, path
+        assert client.head(path).status_code == 200, path
+
+
+# Nothing from another origin
+
+
+class LoadedResources(HTMLParser):
+    """Everything a page makes the browser fetch or send to, and any inline script or style."""
+
+    FETCHING = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src",
+                "embed": "src", "object": "data", "form": "action", "track": "src"}  # fmt: skip
+
+    def __init__(self):
+        super().__init__()
+        self.urls, self.inline = [], []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.FETCHING and attrs.get(self.FETCHING[tag]):
+            self.urls.append(attrs[self.FETCHING[tag]])
+        if tag == "link" and attrs.get("href"):
+            self.urls.append(attrs["href"])
+        if tag == "script" and not attrs.get("src"):
+            self.inline.append("<script> without src")
+        if tag == "style":
+            self.inline.append("<style>")
+        if "style" in attrs:
+            self.inline.append(f"style attribute on <{tag}>")
+        self.inline += [f"{name} on <{tag}>" for name in attrs if name.startswith("on")]
+
+
+def is_same_origin(url):
+    return not re.match(r"^([a-z][a-z0-9+.-]*:|//)", url, re.IGNORECASE)
+
+
+def test_public_pages_load_nothing_from_another_origin(client, public_requests):
+    for method, path, extra, status in public_requests:
+        response = visit(client, method, path, extra, status)
+        if not response.get("Content-Type", "").startswith("text/html") or method == "head":
+            continue
+        resources = LoadedResources()
+        resources.feed(response.content.decode())
+        assert resources.urls, path
+        assert [url for url in resources.urls if not is_same_origin(url)] == [], path
+        assert resources.inline == [], path
+
+
+def test_stylesheets_load_nothing_from_another_origin():
+    for stylesheet in STATIC_DIR.rglob("*.css"):
+        css = stylesheet.read_text()
+        assert "@import" not in css, stylesheet
+        for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", css):
+            assert is_same_origin(url), (stylesheet, url)
+
+
+def test_the_origin_check_recognises_other_origins():
+    assert not is_same_origin("https://cdn.example/x.js")
+    assert not is_same_origin("//fonts.example/font.woff2")
+    assert is_same_origin("/static/css/site.css")
+    assert is_same_origin("?page=2")
+
+
+# Logs and error reports
+
+
+@pytest.fixture
+def django_log_records():
+    """Every record Django's loggers pass on to their handlers."""
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    keeper = Keep(level=logging.DEBUG)
+    logger = logging.getLogger("django")
+    logger.addHandler(keeper)
+    yield records
+    logger.removeHandler(keeper)
+
+
+def test_not_found_pages_are_not_logged(client, django_log_records):
+    response = visit(client, "get", f"/no-such-page-{MARKER}/?q={MARKER}", {})
+
+    assert response.status_code == 404
+    assert django_log_records == []
+
+
+def test_a_failing_page_is_logged_by_path_only(monkeypatch, django_log_records):
+    monkeypatch.setattr("directory.views.results_context", lambda *args: 1 / 0)
+    response = visit(Client(raise_request_exception=False), "get", f"/search/?q={MARKER}", {})
+
+    assert response.status_code == 500
+    messages = [record.getMessage() for record in django_log_records]
+    assert messages == ["Internal Server Error: /search/"]
+
+
+def test_error_mail_carries_no_query_string_and_no_client_address(monkeypatch, settings):
+    settings.ADMINS = ["operator@example.org"]
+
+    def broken(request, data):
+        search_text = data.get("q")  # a local variable holding the visitor's search
+        raise RuntimeError(f"the search broke after {len(search_text)} characters")
+
+    monkeypatch.setattr("directory.views.results_context", broken)
+    response = visit(Client(raise_request_exception=False), "get", f"/search/?q={MARKER}&county=46", {})
+
+    assert response.status_code == 500
+    assert len(mail.outbox) == 1
+    report = mail.outbox[0]
+    text = "\n".join([report.subject, report.body, *(content for content, _ in report.alternatives)])
+    assert "Internal Server Error: /search/" in report.subject
+    assert "RuntimeError" in text
+    for secret in (MARKER, "county=46", CLIENT_ADDRESS, FORWARDED_ADDRESS):
+        assert secret not in text, secret
+
+
+def test_error_reports_leave_out_local_variables(rf):
+    def search_that_breaks(search_text):
+        raise RuntimeError("the search broke")
+
+    request = rf.get(f"/search/?q={MARKER}", REMOTE_ADDR=CLIENT_ADDRESS)
+    try:
+        search_that_breaks(MARKER)
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    reporter = ExceptionReporter(anonymous_request(request), *exc_info, is_email=True)
+
+    html = reporter.get_traceback_html()
+    assert "search_that_breaks" in html
+    assert MARKER not in html
+    assert CLIENT_ADDRESS not in html
+
+
+# The privacy page tells the truth
+
+
+def log_in_to_the_admin(django_user_model):
+    """A browser-like client after a real login through the admin's form, CSRF token and all."""
+    django_user_model.objects.create_superuser("staff@example.org", password="a long admin passphrase")
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/admin/login/")
+    response = browser.post(
+        "/admin/login/",
+        {
+            "username": "staff@example.org",
+            "password": "a long admin passphrase",
+            "csrfmiddlewaretoken": browser.cookies[settings.CSRF_COOKIE_NAME].value,
+        },
+    )
+    assert response.status_code == 302
+    return browser
+
+
+def test_privacy_page_names_exactly_the_cookies_the_logged_in_area_sets(client, django_user_model):
+    html = client.get("/privacy/").content.decode()
+    named = set(re.findall(r'<code class="cookie-name">([^<]+)</code>', html))
+
+    browser = log_in_to_the_admin(django_user_model)
+
+    assert named == set(browser.cookies.keys())
+    assert named == {"__Host-session", "__Host-csrftoken"}
+
+
+def test_logged_in_cookies_are_secure_http_only_and_same_site(django_user_model):
+    browser = log_in_to_the_admin(django_user_model)
+
+    assert len(browser.cookies) == 2
+    for cookie in browser.cookies.values():
+        assert cookie["secure"] is True, cookie.key
+        assert cookie["httponly"] is True, cookie.key
+        assert cookie["samesite"] == "Strict", cookie.key
+        assert cookie["path"] == "/", cookie.key
+        assert not cookie["domain"], cookie.key
+
+
+def test_privacy_page_says_what_is_and_is_not_stored(client):
+    html = client.get("/privacy/").content.decode()
+
+    for statement in (
+        "The public pages set no cookies",
+        "Looking at the directory writes nothing to its database",
+        "The web server keeps no access log",
+        "There is no contact form",
+        "The pages load nothing from other websites",
+        "browser's own history",
+        "private window",
+    ):
+        assert statement in html, statement

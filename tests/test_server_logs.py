@@ -1,0 +1,262 @@
+"""The real server, with production settings, writes nothing that ties a visitor to what they looked at."""
+
+import http.client
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from gunicorn.app.wsgiapp import WSGIApplication
+from gunicorn.glogging import Logger
+
+PROJECT = Path(settings.BASE_DIR)
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+# The proxy that talks to gunicorn, and the visitor it forwards for: neither address may be written anywhere.
+PROXY_ADDRESS = "127.0.0.2"
+VISITOR_ADDRESS = "203.0.113.77"
+MARKER = f"marker{uuid.uuid4().hex[:12]}"
+PATH_MARKER = f"pathmarker{uuid.uuid4().hex[:12]}"
+
+
+# The resolved gunicorn configuration
+
+
+def resolved_gunicorn_config(monkeypatch, **environment):
+    """gunicorn's configuration exactly as `gunicorn -c gunicorn.conf.py config.wsgi` resolves it."""
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    monkeypatch.delenv("ACCESS_LOG", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(PROJECT)
+    monkeypatch.setattr(sys, "argv", ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"])
+    return WSGIApplication().cfg
+
+
+def test_gunicorn_keeps_no_access_log(monkeypatch):
+    cfg = resolved_gunicorn_config(monkeypatch)
+
+    assert cfg.accesslog is None
+    # Any of these turns gunicorn's access log back on.
+    assert cfg.logconfig is None
+    assert cfg.logconfig_dict == {}
+    assert cfg.logconfig_json is None
+    assert cfg.syslog is False
+    assert Logger(cfg).access_log_enabled is False
+
+
+def test_gunicorn_logs_errors_only(monkeypatch):
+    cfg = resolved_gunicorn_config(monkeypatch)
+
+    assert cfg.loglevel == "error"
+    assert cfg.errorlog == "-"
+
+
+def test_an_access_log_an_operator_turns_on_leaves_out_address_query_referrer_and_browser(monkeypatch):
+    cfg = resolved_gunicorn_config(monkeypatch, ACCESS_LOG="-")
+
+    assert Logger(cfg).access_log_enabled is True
+    atoms = set(re.findall(r"%\((.*?)\)s", cfg.access_log_format))
+    assert atoms <= {"t", "m", "U", "s", "B", "b", "M", "D", "T", "L", "H"}, atoms
+
+
+# The real server
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scratch_database(directory):
+    """A database URL of the engine the suite runs on, and a function that removes it afterwards."""
+    if connection.vendor == "postgresql":
+        name = f"server_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        params = connection.settings_dict
+        base = f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}"
+        admin = f"{base}/{params['NAME']}"
+        subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+        return f"{base}/{name}", lambda: subprocess.run(["psql", admin, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'])
+    return f"sqlite:///{directory / 'db.sqlite3'}", lambda: None
+
+
+def unreachable_database():
+    if connection.vendor == "postgresql":
+        return "postgres://postgres@127.0.0.1:1/nothing-listens-here"
+    return "sqlite:////nonexistent-directory/db.sqlite3"
+
+
+def production_environment(directory, database_url, **extra):
+    return {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "STATIC_ROOT": str(directory / "static"),
+        "FORWARDED_ALLOW_IPS": PROXY_ADDRESS,
+        "WEB_CONCURRENCY": "2",
+        **extra,
+    }
+
+
+class Server:
+    """gunicorn started as `make run` and production start it, with its output kept in files."""
+
+    def __init__(self, directory, environment):
+        self.directory = directory
+        self.port = free_port()
+        self.stdout = directory / f"gunicorn-{self.port}.out"
+        self.stderr = directory / f"gunicorn-{self.port}.err"
+        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
+            self.process = subprocess.Popen(
+                [GUNICORN, "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}", "config.wsgi"],
+                cwd=PROJECT,
+                env={**environment, "BIND": f"127.0.0.1:{self.port}"},
+                stdout=out,
+                stderr=err,
+            )
+        self.wait_until_listening()
+
+    def wait_until_listening(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.stderr.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("gunicorn did not start")
+
+    def get(self, path):
+        """A GET as a TLS-ending proxy at PROXY_ADDRESS sends it on behalf of VISITOR_ADDRESS."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10, source_address=(PROXY_ADDRESS, 0))
+        conn.request(
+            "GET",
+            path,
+            headers={"Host": "127.0.0.1", "X-Forwarded-For": VISITOR_ADDRESS, "X-Forwarded-Proto": "https"},
+        )
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        return response, body
+
+    def send_raw(self, data):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10, source_address=(PROXY_ADDRESS, 0)) as sock:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+            return sock.recv(65536)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+    def output(self):
+        return self.stdout.read_bytes() + self.stderr.read_bytes()
+
+
+def manage(environment, *arguments):
+    subprocess.run([sys.executable, "manage.py", *arguments], cwd=PROJECT, env=environment, check=True)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, django_db_blocker):
+    """A production site with a small demo roster, its database of the engine under test."""
+    directory = tmp_path_factory.mktemp("site")
+    with django_db_blocker.unblock():
+        database_url, remove_database = scratch_database(directory)
+    environment = production_environment(directory, database_url)
+    manage(environment, "migrate", "--no-input", "--verbosity", "0")
+    manage(environment, "seed_demo", "--supporters", "30")
+    manage(environment, "collectstatic", "--no-input", "--verbosity", "0")
+    yield directory, environment
+    with django_db_blocker.unblock():
+        remove_database()
+
+
+def everything_written(directory):
+    return b"".join(path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file())
+
+
+def test_the_server_writes_no_query_string_and_no_client_address(site):
+    directory, environment = site
+    server = Server(directory, environment)
+    try:
+        home, home_html = server.get(f"/?{MARKER}")
+        search, _ = server.get(f"/search/?q=lege+{MARKER}&county=03")
+        listing, listing_html = server.get(f"/search/?page=1&{MARKER}=1")
+        profile_path = re.search(rb'href="(/supporters/\d+/)"', listing_html)
+        assert profile_path, "the demo roster shows no supporter"
+        profile, _ = server.get(f"{profile_path[1].decode()}?{MARKER}")
+        vcard, _ = server.get(f"{profile_path[1].decode()}vcard/?{MARKER}")
+        county, _ = server.get(f"/counties/03/?page={MARKER}")
+        missing, _ = server.get(f"/{PATH_MARKER}/?q={MARKER}")
+        stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', home_html)[1].decode()
+        static, _ = server.get(f"{stylesheet}?{MARKER}")
+        health, _ = server.get(f"/healthz?{MARKER}")
+        bad_header = server.send_raw(
+            f"GET /search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MARKER}\r\n\r\n".encode()
+        )
+        not_http = server.send_raw(f"\x16\x03\x01 {MARKER} not http at all\r\n\r\n".encode())
+    finally:
+        server.stop()
+
+    responses = (home, search, listing, profile, vcard, county, missing, static, health)
+    assert [response.status for response in responses] == [200, 200, 200, 200, 200, 200, 404, 200, 200]
+    assert bad_header.startswith(b"HTTP/1.1 400")
+    assert not_http.startswith(b"HTTP/1.1 400")
+    # Production settings really are on: HSTS over the proxy's HTTPS, hashed static files cached for ever.
+    assert home.getheader("Strict-Transport-Security").startswith("max-age=63072000")
+    assert "immutable" in static.getheader("Cache-Control")
+    for response in responses:
+        assert response.getheader("Server") == "gunicorn"
+        assert response.getheader("Set-Cookie") is None
+
+    assert server.stdout.read_bytes() == b""  # no access log
+    written = everything_written(directory)
+    for secret in (MARKER, PATH_MARKER, VISITOR_ADDRESS, PROXY_ADDRESS):
+        assert secret.encode() not in written, secret
+
+
+def test_a_failing_page_is_logged_without_query_string_or_client_address(site, tmp_path):
+    _, environment = site
+    server = Server(tmp_path, {**environment, "DATABASE_URL": unreachable_database(), "WEB_CONCURRENCY": "1"})
+    try:
+        failing, failing_html = server.get(f"/search/?q={MARKER}")
+        health, _ = server.get(f"/healthz?{MARKER}")
+    finally:
+        server.stop()
+
+    assert failing.status == 500
+    assert b"Something went wrong" in failing_html
+    assert health.status == 503
+    written = everything_written(tmp_path)
+    assert b"Internal Server Error: /search/" in written  # the failure is logged ...
+    for secret in (MARKER, VISITOR_ADDRESS, PROXY_ADDRESS):  # ... without the visitor
+        assert secret.encode() not in written, secret
+
+
+def test_an_access_log_turned_on_by_an_operator_still_leaves_out_query_and_addresses(site, tmp_path):
+    _, environment = site
+    server = Server(tmp_path, {**environment, "ACCESS_LOG": "-", "WEB_CONCURRENCY": "1"})
+    try:
+        server.get(f"/{PATH_MARKER}/?q={MARKER}")
+        server.get(f"/search/?q={MARKER}")
+    finally:
+        server.stop()
+
+    access_log = server.stdout.read_bytes()
+    assert f'"GET /{PATH_MARKER}/" 404'.encode() in access_log
+    assert b'"GET /search/" 200' in access_log
+    for secret in (MARKER, VISITOR_ADDRESS, PROXY_ADDRESS):
+        assert secret.encode() not in access_log, secret
