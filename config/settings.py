@@ -173,14 +173,19 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "discard": {"class": "logging.NullHandler"},
         "mail_admins": {
             "class": "config.logging.PrivateAdminEmailHandler",
             "filters": ["require_debug_false"],
             "level": "ERROR",
         },
     },
+    # Other libraries (gunicorn's HTTP layer among them) log through the root logger: errors only there too.
+    "root": {"handlers": ["console"], "level": "ERROR"},
     "loggers": {
         "django": {"handlers": ["console", "mail_admins"], "level": "ERROR", "propagate": False},
+        # A wrong Host header is answered with 400; logging it would only write down what a visitor sent.
+        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
     },
 }
 

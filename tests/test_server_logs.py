@@ -204,6 +204,13 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
         stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', home_html)[1].decode()
         static, _ = server.get(f"{stylesheet}?{MARKER}")
         health, _ = server.get(f"/healthz?{MARKER}")
+        head = server.send_raw(
+            f"HEAD /search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "X-Forwarded-Proto: https\r\nConnection: close\r\n\r\n".encode()
+        )
+        wrong_host = server.send_raw(
+            f"GET /?q={MARKER} HTTP/1.1\r\nHost: {MARKER}.example\r\nX-Forwarded-Proto: https\r\n\r\n".encode()
+        )
         bad_header = server.send_raw(
             f"GET /search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MARKER}\r\n\r\n".encode()
         )
@@ -213,6 +220,8 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
 
     responses = (home, search, listing, profile, vcard, county, missing, static, health)
     assert [response.status for response in responses] == [200, 200, 200, 200, 200, 200, 404, 200, 200]
+    assert head.startswith(b"HTTP/1.1 200")
+    assert wrong_host.startswith(b"HTTP/1.1 400")
     assert bad_header.startswith(b"HTTP/1.1 400")
     assert not_http.startswith(b"HTTP/1.1 400")
     # Production settings really are on: HSTS over the proxy's HTTPS, hashed static files cached for ever.
@@ -223,6 +232,7 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
         assert response.getheader("Set-Cookie") is None
 
     assert server.stdout.read_bytes() == b""  # no access log
+    assert server.stderr.read_bytes() == b""  # and nothing went wrong
     written = everything_written(directory)
     for secret in (MARKER, PATH_MARKER, VISITOR_ADDRESS, PROXY_ADDRESS):
         assert secret.encode() not in written, secret
