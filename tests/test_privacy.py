@@ -1,10 +1,12 @@
 """The promise: looking for help leaves no trace. Every public page is checked for each property."""
 
+import contextlib
 import logging
 import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -12,10 +14,12 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import Resolver404, resolve
 from django.views.debug import ExceptionReporter
 
 from config.logging import anonymous_request
 from config.middleware import PERMISSIONS_POLICY
+from directory import urls as directory_urls
 
 MARKER = "zebra-marker-4711"
 CLIENT_ADDRESS = "198.51.100.23"
@@ -69,6 +73,16 @@ def visit(client, method, path, extra, status=None):
     return response
 
 
+def test_every_public_view_is_among_the_checked_requests(public_requests):
+    public_views = {f"directory:{pattern.name}" for pattern in directory_urls.urlpatterns} | {"healthz"}
+    checked = set()
+    for _method, path, _extra, _status in public_requests:
+        with contextlib.suppress(Resolver404):
+            checked.add(resolve(urlsplit(path).path).view_name)
+
+    assert public_views - checked == set()
+
+
 def test_public_pages_set_no_cookie(client, public_requests):
     for method, path, extra, status in public_requests:
         response = visit(client, method, path, extra, status)
@@ -99,6 +113,12 @@ def test_a_page_that_fails_sets_no_cookie_and_writes_nothing(monkeypatch):
     assert not response.cookies
     assert [query["sql"] for query in queries if WRITES.match(query["sql"])] == []
     assert_privacy_headers(response, "/search/ (500)")
+    assert response.headers["Cache-Control"] == "no-store"
+    resources = LoadedResources()
+    resources.feed(response.content.decode())
+    assert resources.urls
+    assert all(is_same_origin(url) for url in resources.urls)
+    assert resources.inline == []
 
 
 # Headers
