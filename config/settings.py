@@ -107,7 +107,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Hashed, compressed, cached for ever; no Access-Control-Allow-Origin: *.
+# Static files: hashed and compressed by the storage above, cached for ever by whitenoise, and without
+# Access-Control-Allow-Origin: *.
 WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 # Security headers. The promise: visitors leave no trail to the sites they go on to, and the pages load
@@ -144,6 +145,10 @@ CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Strict"
+# Nothing outlives the browser on a shared workstation, and a login lasts a working day at most.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = 8 * 60 * 60
+CSRF_COOKIE_AGE = None
 
 # Error reports by e-mail, if an operator names recipients; they never carry a visitor's query or address.
 ADMINS = env_list("DJANGO_ADMINS", default=[])

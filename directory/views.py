@@ -111,7 +111,7 @@ def about(request):
 def privacy(request):
     # The page names the cookies the logged-in area really sets, read from the settings that name them.
     cookies = [
-        (settings.SESSION_COOKIE_NAME, "Keeps a supporter or staff member logged in. Removed when the browser closes."),
+        (settings.SESSION_COOKIE_NAME, "Keeps a supporter or staff member logged in, for 8 hours at most."),
         (settings.CSRF_COOKIE_NAME, "Protects the forms of the logged-in area against forgery from other sites."),
     ]
     return render(request, "directory/privacy.html", {"cookies": cookies})

@@ -357,6 +357,9 @@ def test_logged_in_cookies_are_secure_http_only_and_same_site(django_user_model)
         assert cookie["samesite"] == "Strict", cookie.key
         assert cookie["path"] == "/", cookie.key
         assert not cookie["domain"], cookie.key
+        # Gone when the browser closes: no lifetime of its own.
+        assert not cookie["expires"], cookie.key
+        assert not cookie["max-age"], cookie.key
 
 
 def test_privacy_page_says_what_is_and_is_not_stored(client):
