@@ -1,7 +1,34 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from accounts.emails import email_send
 from accounts.models import User
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    username = auth_forms.UsernameField(
+        label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """The reset link goes out in the account's own language."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        email_send(to=to_email, language=context["user"].language, template="password_reset", context=context)
+
+
+class OneTimeCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        help_text="The six digits your authenticator app shows, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+    )
+
+    def clean_code(self):
+        return "".join(self.cleaned_data["code"].split())
 
 
 class UniqueEmailMixin:

@@ -1,3 +1,8 @@
+import datetime
+import hashlib
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -27,8 +32,15 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """Someone who logs in: staff or a peer supporter. Help-seekers never have an account."""
 
+    class Language(models.TextChoices):
+        NB = "nb", "Norsk bokmål"
+        EN = "en", "English"
+
     email = models.EmailField("e-mail address", unique=True)
     name = models.CharField(max_length=150, blank=True)
+    language = models.CharField(
+        max_length=2, choices=Language, default=Language.NB, help_text="The language of e-mails to this person."
+    )
     is_staff = models.BooleanField(default=False, help_text="May log in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -50,3 +62,60 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email)
+
+
+def token_digest(token):
+    """Invitation links are stored as a digest: a copy of the database does not let anyone in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet):
+    def usable(self, now):
+        return self.filter(used_at__isnull=True, expires_at__gt=now)
+
+
+class Invitation(models.Model):
+    """A one-time link to set a password, sent to a supporter (or staff member) by e-mail."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations_sent"
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation for {self.user}"
+
+    @classmethod
+    def issue(cls, *, user, invited_by=None, now=None):
+        """A new invitation and the secret token of its link (which is not stored)."""
+        now = now or timezone.now()
+        token = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            user=user,
+            token_digest=token_digest(token),
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
+            invited_by=invited_by,
+        )
+        return invitation, token
+
+    def state(self, now):
+        if self.used_at:
+            return "used"
+        if self.expires_at <= now:
+            return "expired"
+        return "valid"

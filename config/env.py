@@ -1,6 +1,7 @@
 """Reading settings from the environment: safe local defaults, loud failure on nonsense."""
 
 import os
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -49,3 +50,44 @@ def env_list(name, default=None):
     if default is None:
         raise ImproperlyConfigured(f"The environment variable {name} must be set (comma-separated).")
     return list(default)
+
+
+def mailer_settings(url):
+    """The MAILERS entry for an smtp:// or smtps:// URL; without one, EMAIL_HOST and friends, else the console."""
+    if not url:
+        if "EMAIL_HOST" not in os.environ:
+            return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env_str("EMAIL_HOST"),
+                "port": env_int("EMAIL_PORT", default=25),
+                "username": env_str("EMAIL_HOST_USER", default=""),
+                "password": env_str("EMAIL_HOST_PASSWORD", default=""),
+                "use_tls": env_bool("EMAIL_USE_TLS", default=False),
+                "timeout": 10,
+            },
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL must look like smtp://user:password@host:587?tls=true.")
+    query = parse_qs(parts.query)
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has a malformed port.") from None
+    tls = query.get("tls", ["false"])[-1].lower()
+    if tls not in TRUE_WORDS | FALSE_WORDS:
+        raise ImproperlyConfigured(f"EMAIL_URL's tls must be true or false; got {tls!r}.")
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname,
+            "port": port,
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": tls in TRUE_WORDS,
+            "use_ssl": parts.scheme == "smtps",
+            "timeout": 10,
+        },
+    }

@@ -3,12 +3,13 @@
 Every variable is listed in README.md under "Configuration".
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_list, env_str, mailer_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,7 +23,7 @@ else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -31,9 +32,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "phonenumber_field",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "counties",
     "directory",
+    "tallies",
 ]
 
 MIDDLEWARE = [
@@ -46,7 +52,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, so that it sees every login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -86,6 +96,18 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out (account, address) pair before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "directory:home"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -94,7 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+# E-mails go out in each account's own language.
+LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
 TIME_ZONE = "Europe/Oslo"
 USE_I18N = True
 USE_TZ = True
@@ -150,23 +173,42 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = 8 * 60 * 60
 CSRF_COOKIE_AGE = None
 
+# Brute-force protection: 5 failures for the same account from the same address lock that pair (only) for
+# 15 minutes. Counts live in the cache under hashed keys: no raw client address is stored.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_address"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# The database tables of axes stay empty with the cache handler: keep them out of the admin.
+AXES_ENABLE_ADMIN = False
+# Addresses of the reverse proxy whose X-Forwarded-For names the visitor (the same as gunicorn's).
+TRUSTED_PROXIES = env_list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+
+# Caches. "axes" counts failed logins and must be shared by every worker, or a lockout would hold only in the
+# worker that counted it: Redis when REDIS_URL is set (several app servers), otherwise a table in the database.
+REDIS_URL = env_str("REDIS_URL", default="")
+REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+CACHES = {
+    "default": REDIS_CACHE if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "axes": REDIS_CACHE
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "axes_cache"},
+}
+AXES_CACHE = "axes"
+
 # Error reports by e-mail, if an operator names recipients; they never carry a visitor's query or address.
 ADMINS = env_list("DJANGO_ADMINS", default=[])
 SERVER_EMAIL = env_str("SERVER_EMAIL", default="root@localhost")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default=SERVER_EMAIL)
-MAILERS = {
-    "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {
-            "host": env_str("EMAIL_HOST", default="localhost"),
-            "port": env_int("EMAIL_PORT", default=25),
-            "username": env_str("EMAIL_HOST_USER", default=""),
-            "password": env_str("EMAIL_HOST_PASSWORD", default=""),
-            "use_tls": env_bool("EMAIL_USE_TLS", default=False),
-            "timeout": 10,
-        },
-    },
-}
+# Mail through the SMTP server in EMAIL_URL (smtp://user:password@host:587?tls=true), or EMAIL_HOST and friends;
+# printed to the console when neither is set.
+MAILERS = {"default": mailer_settings(env_str("EMAIL_URL", default=""))}
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.PrivateExceptionReporterFilter"
 
 # Logging: errors only. Nothing about ordinary public requests (no "Not Found" lines with paths), never a
@@ -197,6 +239,11 @@ LOGGING = {
 PHONENUMBER_DEFAULT_REGION = "NO"
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
+
+# How long an invitation link stays valid.
+INVITATION_VALID_DAYS = 7
+# The address that links in e-mails point to, such as https://peer.example.org.
+SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
 
 # How many supporters a page of search results shows.
 DIRECTORY_PAGE_SIZE = 20

@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from accounts.services import InvitationError, supporter_invite, supporter_retire
 from directory.models import Language, PeerSupporter, Specialty
 
 
@@ -37,6 +38,27 @@ class PeerSupporterAdmin(admin.ModelAdmin):
         ("Availability", {"fields": [("availability", "availability_until"), "last_confirmed"]}),
         ("Roster", {"fields": ["listed", "appointed", "account", ("created_at", "updated_at")]}),
     ]
+
+    actions = ["send_invitation", "retire"]
+
+    @admin.action(description="Send an account invitation")
+    def send_invitation(self, request, queryset):
+        sent = 0
+        for supporter in queryset.select_related("account"):
+            try:
+                supporter_invite(supporter=supporter, invited_by=request.user)
+                sent += 1
+            except InvitationError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            except OSError as error:
+                self.message_user(request, f"No e-mail could be sent to {supporter}: {error}", messages.ERROR)
+        self.message_user(request, f"{sent} invitation(s) sent.", messages.SUCCESS if sent else messages.WARNING)
+
+    @admin.action(description="Retire: unlist and deactivate the account")
+    def retire(self, request, queryset):
+        for supporter in queryset:
+            supporter_retire(supporter=supporter)
+        self.message_user(request, f"{queryset.count()} supporter(s) retired.", messages.SUCCESS)
 
     @admin.display(ordering="municipality__county__number")
     def county(self, supporter):

@@ -321,3 +321,37 @@ class PeerSupporter(models.Model):
         if self.availability_until and self.availability_until >= day:
             return self.availability_until
         return None
+
+
+class ReminderKind(models.TextChoices):
+    CONFIRM = "confirm", "Confirm the listing"
+    PAUSE_ENDED = "pause_ended", "Pause has ended"
+    COUNTS = "counts", "Enter last month's counts"
+
+
+class Reminder(models.Model):
+    """A reminder e-mail that went out to a supporter, kept so that the daily run never sends it twice.
+
+    The key names the occasion: the day a confirmation reminder went out, the last day of the pause that ended,
+    or the first day of the month whose counts were missing. Nothing else is stored.
+    """
+
+    Kind = ReminderKind
+
+    supporter = models.ForeignKey(PeerSupporter, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=ReminderKind)
+    key = models.DateField(help_text="The occasion: day sent, last day of the pause, or month of the counts.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["supporter", "kind", "key"], name="reminder_once_per_occasion"),
+            models.CheckConstraint(condition=Q(kind__in=ReminderKind.values), name="reminder_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(kind=ReminderKind.COUNTS) | Q(key__day=1), name="reminder_counts_key_first_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.key:%Y-%m-%d})"

@@ -40,3 +40,33 @@ def make_supporter(db):
 @pytest.fixture
 def today():
     return datetime.date(2026, 11, 26)
+
+
+def log_in_verified(client, user):
+    """Log user in as if they had also given their second factor (setting one up first if they have none)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A client logged in as a superuser who has given their second factor."""
+    admin = django_user_model.objects.create_superuser("admin@example.org", password="a long admin passphrase")
+    return log_in_verified(client, admin)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Every test starts with empty caches: no failed logins or cached pages carried over."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()

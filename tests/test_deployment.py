@@ -19,6 +19,7 @@ ALLOWED_PACKAGES = {
     # The application.
     "asgiref", "dj-database-url", "django", "django-filter", "django-phonenumber-field", "gunicorn",
     "phonenumberslite", "psycopg", "psycopg-binary", "sqlparse", "whitenoise",
+    "argon2-cffi", "argon2-cffi-bindings", "cffi", "pycparser", "django-axes", "django-otp", "segno", "redis",
     # Tests and tools.
     "build", "click", "iniconfig", "packaging", "pip", "pip-tools", "pluggy", "pygments", "pyproject-hooks",
     "pytest", "pytest-django", "ruff", "setuptools", "wheel",
@@ -67,6 +68,7 @@ def production(**overrides):
         "PATH": os.environ["PATH"],
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "peer.example.org",
+        "EMAIL_URL": "smtp://directory:secret@mail.example.org:587?tls=true",
         **overrides,
     }
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
-from config.env import env_bool, env_list, env_str
+from config.env import env_bool, env_list, env_str, mailer_settings
 from config.settings import database_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +135,7 @@ def test_settings_import_succeeds_with_a_secret_key_and_allowed_hosts():
 
 @pytest.mark.parametrize("variable", ["DJANGO_DEBUG", "DJANGO_HTTPS", "EMAIL_USE_TLS"])
 def test_settings_import_fails_loudly_on_a_malformed_flag(variable):
-    result = run_settings_import(**PRODUCTION, **{variable: "maybe"})
+    result = run_settings_import(**PRODUCTION, EMAIL_HOST="mail.example.org", **{variable: "maybe"})
 
     assert result.returncode != 0
     assert variable in result.stderr
@@ -143,7 +143,7 @@ def test_settings_import_fails_loudly_on_a_malformed_flag(variable):
 
 
 def test_settings_import_fails_loudly_on_a_malformed_number():
-    result = run_settings_import(**PRODUCTION, EMAIL_PORT="twenty-five")
+    result = run_settings_import(**PRODUCTION, EMAIL_HOST="mail.example.org", EMAIL_PORT="twenty-five")
 
     assert result.returncode != 0
     assert "EMAIL_PORT" in result.stderr
@@ -224,3 +224,51 @@ def test_the_configured_sqlite_database_runs_in_wal_journal_mode(tmp_path):
 
     assert mode == "wal"
     assert synchronous == 1  # NORMAL
+
+
+# --- E-mail ---------------------------------------------------------------------------------------------------
+
+
+def test_mail_goes_to_the_console_when_no_server_is_configured(monkeypatch):
+    monkeypatch.delenv("EMAIL_HOST", raising=False)
+
+    assert mailer_settings("") == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+
+
+def test_mail_server_from_a_url():
+    mailer = mailer_settings("smtp://directory%40example.org:p%40ss@mail.example.org:587?tls=true")
+
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["OPTIONS"] == {
+        "host": "mail.example.org",
+        "port": 587,
+        "username": "directory@example.org",
+        "password": "p@ss",
+        "use_tls": True,
+        "use_ssl": False,
+        "timeout": 10,
+    }
+
+
+def test_mail_server_over_implicit_tls_defaults_to_port_465():
+    options = mailer_settings("smtps://mail.example.org")["OPTIONS"]
+
+    assert (options["port"], options["use_ssl"], options["use_tls"]) == (465, True, False)
+
+
+def test_mail_server_from_the_standard_variables(monkeypatch):
+    monkeypatch.setenv("EMAIL_HOST", "mail.example.org")
+    monkeypatch.setenv("EMAIL_PORT", "2525")
+    monkeypatch.setenv("EMAIL_USE_TLS", "yes")
+
+    options = mailer_settings("")["OPTIONS"]
+
+    assert (options["host"], options["port"], options["use_tls"]) == ("mail.example.org", 2525, True)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://mail.example.org", "smtp://", "smtp://mail.example.org:port", "smtp://mail.example.org?tls=maybe"]
+)
+def test_a_malformed_mail_url_is_refused(url):
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        mailer_settings(url)

@@ -1,0 +1,31 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from accounts.two_factor import needs_second_factor
+
+# What someone who has given their password, but not yet their second factor, may reach.
+OPEN_BEFORE_SECOND_FACTOR = (
+    "accounts:two_factor",
+    "accounts:two_factor_verify",
+    "accounts:two_factor_setup",
+    "accounts:logout",
+)
+
+
+class SecondFactorMiddleware:
+    """Staff, and supporters who have set up a second factor, use nothing until they have given it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and needs_second_factor(user) and not user.is_verified():
+            allowed = {reverse(name) for name in OPEN_BEFORE_SECOND_FACTOR}
+            if request.path not in allowed and not request.path.startswith("/static/"):
+                return redirect("accounts:two_factor")
+        response = self.get_response(request)
+        if user is not None and user.is_authenticated:
+            # Pages of the logged-in area stay out of every cache, on the way and in the browser.
+            response.headers["Cache-Control"] = "private, no-store"
+        return response

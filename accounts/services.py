@@ -1,0 +1,50 @@
+"""Account actions that span several records or send e-mail."""
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.emails import email_user
+from accounts.models import Invitation, User
+
+
+class InvitationError(Exception):
+    """The invitation cannot be sent; the message says why, for the person who tried."""
+
+
+def invitation_send(*, user, invited_by=None):
+    """Send user a one-time link to set a password. If the e-mail cannot be sent, nothing is kept."""
+    with transaction.atomic():
+        invitation, token = Invitation.issue(user=user, invited_by=invited_by)
+        email_user(user, template="invitation", context={"link": reverse("accounts:invitation", args=[token])})
+    return invitation
+
+
+def supporter_invite(*, supporter, invited_by=None, language=None):
+    """Give the supporter an account (if they have none) and e-mail them an invitation to it, all or nothing."""
+    if not supporter.email:
+        raise InvitationError(f"{supporter} has no e-mail address to send an invitation to.")
+    with transaction.atomic():
+        user = supporter.account
+        if user is None:
+            if User.objects.filter(email__iexact=supporter.email).exists():
+                raise InvitationError(f"Another account already uses {supporter.email}.")
+            user = User.objects.create_user(supporter.email, password=None, name=supporter.name)
+            supporter.account = user
+            supporter.save(update_fields=["account"])
+        if not user.is_active:
+            raise InvitationError(f"The account of {supporter} is deactivated.")
+        if language:
+            user.language = language
+            user.save(update_fields=["language"])
+        return invitation_send(user=user, invited_by=invited_by)
+
+
+def supporter_retire(*, supporter):
+    """A supporter who retires leaves the directory and loses their login, together."""
+    with transaction.atomic():
+        supporter.listed = False
+        supporter.save(update_fields=["listed", "updated_at"])
+        if supporter.account_id:
+            User.objects.filter(pk=supporter.account_id).update(is_active=False)
+            Invitation.objects.filter(user_id=supporter.account_id, used_at__isnull=True).update(used_at=timezone.now())

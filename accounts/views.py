@@ -1,0 +1,145 @@
+from base64 import b32encode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.access import own_supporter
+from accounts.forms import LoginForm, OneTimeCodeForm, PasswordResetForm
+from accounts.models import Invitation, token_digest
+from accounts.two_factor import has_second_factor, needs_second_factor, recovery_codes_issue
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    form_class = PasswordResetForm
+
+    def get_success_url(self):
+        return reverse("accounts:password_reset_done")
+
+
+@login_required
+def home(request):
+    """Where a person lands after logging in: their second factor first, then their own pages."""
+    user = request.user
+    if needs_second_factor(user) and not user.is_verified():
+        return redirect("accounts:two_factor")
+    if user.is_staff:
+        return redirect("admin:index")
+    if own_supporter(user):
+        return redirect("directory:my_listing")
+    return render(request, "accounts/no_listing.html")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_accept(request, token):
+    now = timezone.now()
+    invitation = Invitation.objects.select_related("user").filter(token_digest=token_digest(token)).first()
+    state = invitation.state(now) if invitation else "unknown"
+    if state != "valid" or not invitation.user.is_active:
+        status = 404 if state == "unknown" else 410
+        return render(request, "accounts/invitation_invalid.html", {"state": state}, status=status)
+    form = SetPasswordForm(invitation.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            # Every invitation of this account is spent once a password is set.
+            Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Your password is set. Welcome!")
+        return redirect("accounts:home")
+    return render(request, "accounts/invitation_accept.html", {"form": form, "invited": invitation.user})
+
+
+@login_required
+def two_factor(request):
+    if request.user.is_verified():
+        return redirect("accounts:home")
+    if has_second_factor(request.user):
+        return redirect("accounts:two_factor_verify")
+    return redirect("accounts:two_factor_setup")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def two_factor_setup(request):
+    """Show a new authenticator secret as a QR code drawn here, and confirm it with a first code."""
+    user = request.user
+    if has_second_factor(user):
+        return redirect("accounts:two_factor")
+    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": "Authenticator app"})
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            request.session["new_recovery_codes"] = recovery_codes_issue(user)
+            return redirect("accounts:recovery_codes")
+        form.add_error("code", "That code did not match. Check the time on your phone and try the newest code.")
+    qr_code = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#1a1a1a", light="#ffffff")
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {"form": form, "qr_code": qr_code, "secret": device_secret(device), "required": user.is_staff},
+    )
+
+
+def device_secret(device):
+    """The secret in the grouped base32 form authenticator apps accept when typed in."""
+    text = b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def two_factor_verify(request):
+    if not has_second_factor(request.user):
+        return redirect("accounts:two_factor_setup")
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            if isinstance(device, StaticDevice):
+                remaining = device.token_set.count()
+                messages.warning(request, f"You used a recovery code; {remaining} are left.")
+            return redirect(request.GET.get("next") or "accounts:home")
+        form.add_error("code", "That code is not right, or it has been used already.")
+    return render(request, "accounts/two_factor_verify.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def recovery_codes(request):
+    """New recovery codes are shown once, right after they are made; after that only how many are left."""
+    if not has_second_factor(request.user):
+        return redirect("accounts:two_factor_setup")
+    if request.method == "POST":
+        request.session["new_recovery_codes"] = recovery_codes_issue(request.user)
+        return redirect("accounts:recovery_codes")
+    codes = request.session.pop("new_recovery_codes", None)
+    remaining = sum(device.token_set.count() for device in StaticDevice.objects.filter(user=request.user))
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "remaining": remaining},
+    )
