@@ -29,6 +29,12 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=username)
 
 
+class StaffRole(models.TextChoices):
+    NONE = "", "No staff role"
+    ADMINISTRATOR = "administrator", "National administrator"
+    COORDINATOR = "coordinator", "County coordinator"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """Someone who logs in: staff or a peer supporter. Help-seekers never have an account."""
 
@@ -36,12 +42,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         NB = "nb", "Norsk bokmål"
         EN = "en", "English"
 
+    Role = StaffRole
+
     email = models.EmailField("e-mail address", unique=True)
     name = models.CharField(max_length=150, blank=True)
     language = models.CharField(
         max_length=2, choices=Language, default=Language.NB, help_text="The language of e-mails to this person."
     )
-    is_staff = models.BooleanField(default=False, help_text="May log in to the admin.")
+    role = models.CharField(max_length=20, choices=StaffRole, blank=True, default=StaffRole.NONE)
+    counties = models.ManyToManyField(
+        "counties.County", blank=True, related_name="coordinators", help_text="The counties a coordinator maintains."
+    )
+    is_staff = models.BooleanField(default=False, help_text="May log in to the admin: kept in step with the role.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -54,10 +66,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=StaffRole.values), name="accounts_user_role_valid"),
         ]
 
     def __str__(self):
         return self.email
+
+    def save(self, *args, **kwargs):
+        # Staff status follows the role: only administrators, coordinators and superusers reach the admin.
+        self.is_staff = self.is_superuser or bool(self.role)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_administrator(self):
+        return self.is_active and (self.is_superuser or self.role == self.Role.ADMINISTRATOR)
+
+    @property
+    def is_coordinator(self):
+        return self.is_active and self.role == self.Role.COORDINATOR
 
     def clean(self):
         super().clean()

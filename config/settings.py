@@ -36,10 +36,13 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "simple_history",
+    "import_export",
     "accounts",
     "counties",
     "directory",
     "tallies",
+    "training",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
+    # Records who made each change to the roster, for its history.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so that it sees every login attempt.
     "axes.middleware.AxesMiddleware",
@@ -239,6 +244,14 @@ LOGGING = {
 PHONENUMBER_DEFAULT_REGION = "NO"
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
+
+# Supporters attend the national training meeting at least this often.
+TRAINING_INTERVAL_YEARS = 3
+# A listing not confirmed for this long is out of date (staff see it; the supporter is reminded).
+CONFIRMATION_MAX_AGE_DAYS = 180
+# Roster import: all rows or none, inside one transaction.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 # How long an invitation link stays valid.
 INVITATION_VALID_DAYS = 7

@@ -1,6 +1,7 @@
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from counties.text import fold
 
@@ -18,6 +19,8 @@ class County(models.Model):
     official_name = models.CharField(max_length=200, help_text="Including Sámi and Kven forms where they exist.")
     active = models.BooleanField(default=True, help_text="Inactive counties are hidden from the public pages.")
     search_name = models.CharField(max_length=100, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["search_name"])
 
     class Meta:
         ordering = ["number"]

@@ -10,6 +10,7 @@ from django.db.models.lookups import Exact, LessThanOrEqual
 from django.urls import reverse
 from django.utils.translation import get_language
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 from counties.models import County, Municipality
 from counties.text import fold
@@ -103,6 +104,20 @@ def daily_order_key(today):
     return MD5(Concat(Value(f"{today.isoformat()}:"), Cast("id", models.CharField())))
 
 
+def training_cutoff(today):
+    """The earliest meeting date that still counts: supporters attend at least every TRAINING_INTERVAL_YEARS."""
+    years = settings.TRAINING_INTERVAL_YEARS
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def confirmation_cutoff(today):
+    """Listings last confirmed before this day are out of date."""
+    return today - datetime.timedelta(days=settings.CONFIRMATION_MAX_AGE_DAYS)
+
+
 def through_exists(field_name, **lookups):
     """Whether a supporter has a related row matching lookups, without duplicating supporters."""
     through = PeerSupporter._meta.get_field(field_name).remote_field.through
@@ -174,6 +189,14 @@ class PeerSupporterQuerySet(models.QuerySet):
             .order_by("distance_km", daily_order_key(today))
         )
 
+    def training_due(self, today):
+        """Supporters who have not attended a training meeting in the last TRAINING_INTERVAL_YEARS."""
+        return self.exclude(attendances__meeting__date__gte=training_cutoff(today))
+
+    def not_confirmed_since(self, today):
+        """Supporters whose listing has not been confirmed for CONFIRMATION_MAX_AGE_DAYS (or never)."""
+        return self.filter(Q(last_confirmed__isnull=True) | Q(last_confirmed__lt=confirmation_cutoff(today)))
+
     def for_cards(self):
         """What a list of supporter cards shows, fetched in a fixed number of queries."""
         return self.select_related("municipality__county").prefetch_related("specialties", "languages")
@@ -237,6 +260,7 @@ class PeerSupporter(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PeerSupporterQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[specialties, languages], excluded_fields=["search_text", "updated_at"])
 
     class Meta:
         ordering = ["name"]

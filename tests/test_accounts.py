@@ -38,7 +38,7 @@ def supporter_account(make_supporter, django_user_model):
 
 @pytest.fixture
 def staff_account(django_user_model):
-    return django_user_model.objects.create_user("coordinator@example.org", password=PASSWORD, is_staff=True)
+    return django_user_model.objects.create_user("coordinator@example.org", password=PASSWORD, role="coordinator")
 
 
 def log_in(client, email, password=PASSWORD, address=HOSPITAL):

@@ -20,6 +20,7 @@ ALLOWED_PACKAGES = {
     "asgiref", "dj-database-url", "django", "django-filter", "django-phonenumber-field", "gunicorn",
     "phonenumberslite", "psycopg", "psycopg-binary", "sqlparse", "whitenoise",
     "argon2-cffi", "argon2-cffi-bindings", "cffi", "pycparser", "django-axes", "django-otp", "segno", "redis",
+    "django-simple-history", "django-import-export", "tablib", "diff-match-patch", "openpyxl", "et-xmlfile",
     # Tests and tools.
     "build", "click", "iniconfig", "packaging", "pip", "pip-tools", "pluggy", "pygments", "pyproject-hooks",
     "pytest", "pytest-django", "ruff", "setuptools", "wheel",
