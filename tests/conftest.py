@@ -70,3 +70,46 @@ def fresh_caches():
 
     for cache in caches.all():
         cache.clear()
+
+
+@pytest.fixture
+def roles(db, make_supporter, django_user_model):
+    """The named people of the permission tests, each with a logged-in client (second factor given for staff).
+
+    oslo_coordinator and vestland_coordinator maintain one county each; administrator sees every county;
+    supporter owns the Oslo listing; anonymous is a visitor. oslo and vestland are one supporter in each county.
+    """
+    from types import SimpleNamespace
+
+    from django.test import Client
+
+    from counties.models import County
+
+    oslo = make_supporter(name="Olga Oslo", municipality="Oslo", email="olga@example.org")
+    vestland = make_supporter(name="Vera Vestland", municipality="Bergen", email="vera@example.org")
+    oslo_coordinator = django_user_model.objects.create_user("oslo.coord@example.org", role="coordinator")
+    oslo_coordinator.counties.set([County.objects.get(number="03")])
+    vestland_coordinator = django_user_model.objects.create_user("vestland.coord@example.org", role="coordinator")
+    vestland_coordinator.counties.set([County.objects.get(number="46")])
+    administrator = django_user_model.objects.create_user("admin.national@example.org", role="administrator")
+    supporter_user = django_user_model.objects.create_user("olga@example.org")
+    oslo.account = supporter_user
+    oslo.save()
+
+    supporter_client = Client()
+    supporter_client.force_login(supporter_user)
+    return SimpleNamespace(
+        oslo=oslo,
+        vestland=vestland,
+        oslo_coordinator=oslo_coordinator,
+        vestland_coordinator=vestland_coordinator,
+        administrator=administrator,
+        supporter=supporter_user,
+        clients={
+            "oslo_coordinator": log_in_verified(Client(), oslo_coordinator),
+            "vestland_coordinator": log_in_verified(Client(), vestland_coordinator),
+            "administrator": log_in_verified(Client(), administrator),
+            "supporter": supporter_client,
+            "anonymous": Client(),
+        },
+    )
