@@ -1,22 +1,41 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django_otp.plugins.otp_static.admin import StaticDeviceAdmin as BaseStaticDeviceAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.admin_scope import ScopedAdminMixin, administrators
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.models import Invitation, User
 from accounts.services import invitation_send
 
+# Accounts, invitations and second-factor devices: national administrators only.
+
+
+class AdministratorsOnlyMixin(ScopedAdminMixin):
+    may_view = staticmethod(administrators)
+
+
+# Who may do what follows the staff role, not Django's groups and model permissions: keep groups out of sight.
+admin.site.unregister(Group)
+
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
     form = UserAdminChangeForm
     add_form = UserAdminCreationForm
     ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "last_login"]
+    list_display = ["email", "name", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active", "counties"]
     search_fields = ["email", "name"]
+    filter_horizontal = ["counties"]
+    readonly_fields = ["is_staff", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["name", "language"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Staff role", {"fields": ["role", "counties", "is_active", "is_staff", "is_superuser"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
@@ -24,7 +43,13 @@ class UserAdmin(BaseUserAdmin):
     ]
     actions = ["send_invitation"]
 
-    @admin.action(description="Send an invitation to set a password")
+    def get_readonly_fields(self, request, obj=None):
+        # Only a superuser makes another.
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "is_superuser"]
+
+    @admin.action(description="Send an invitation to set a password", permissions=["change"])
     def send_invitation(self, request, queryset):
         sent = 0
         for user in queryset.filter(is_active=True):
@@ -37,13 +62,31 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AdministratorsOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "created_at", "expires_at", "used_at", "invited_by"]
     list_select_related = ["user", "invited_by"]
     search_fields = ["user__email", "user__name"]
     readonly_fields = ["user", "created_at", "expires_at", "used_at", "invited_by"]
     fields = readonly_fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         # Invitations are sent from the supporter or account lists, which also e-mail the link.
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing to change; deleting one withdraws the link.
+        return False
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(AdministratorsOnlyMixin, BaseTOTPDeviceAdmin):
+    pass
+
+
+@admin.register(StaticDevice)
+class StaticDeviceAdmin(AdministratorsOnlyMixin, BaseStaticDeviceAdmin):
+    pass

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "directory",
     "tallies",
     "training",
+    "staff",
 ]
 
 MIDDLEWARE = [

@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("my/counts/", include("tallies.urls")),
+    path("staff/", include("staff.urls")),
     path("", include("directory.urls")),
 ]

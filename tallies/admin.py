@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 
+from accounts.access import supporters_in_scope, tallies_in_scope
+from accounts.admin_scope import ScopedHistoryAdmin, ScopedModelAdmin
 from tallies.models import ClosedMonth, MonthlyTally
 
 
@@ -23,12 +25,17 @@ class MonthForm(forms.ModelForm):
 
 
 @admin.register(ClosedMonth)
-class ClosedMonthAdmin(admin.ModelAdmin):
-    """Staff close a month by adding it here; from then on supporters can no longer change its counts."""
+class ClosedMonthAdmin(ScopedHistoryAdmin):
+    """Administrators close a month by adding it here; from then on supporters can no longer change its counts."""
 
     form = MonthForm
-    list_display = ["__str__", "closed_at"]
-    readonly_fields = ["closed_at"]
+    list_display = ["__str__", "closed_at", "closed_by"]
+    readonly_fields = ["closed_at", "closed_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.closed_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -36,7 +43,7 @@ class MonthFilter(admin.SimpleListFilter):
     parameter_name = "month"
 
     def lookups(self, request, model_admin):
-        months = MonthlyTally.objects.order_by("-month").values_list("month", flat=True).distinct()
+        months = tallies_in_scope(request.user).order_by("-month").values_list("month", flat=True).distinct()
         return [(month.isoformat(), month_label(month)) for month in months]
 
     def queryset(self, request, queryset):
@@ -48,8 +55,10 @@ class MonthFilter(admin.SimpleListFilter):
 
 
 @admin.register(MonthlyTally)
-class MonthlyTallyAdmin(admin.ModelAdmin):
-    """Supporters enter their own counts; staff look them up, and may correct one when asked."""
+class MonthlyTallyAdmin(ScopedModelAdmin):
+    """Supporters enter their own counts; coordinators look up their counties', administrators may correct one."""
+
+    scope = staticmethod(tallies_in_scope)
 
     form = MonthForm
     list_display = ["supporter", "month_display", "in_person", "phone", "video", "total", "updated_at"]
@@ -67,6 +76,11 @@ class MonthlyTallyAdmin(admin.ModelAdmin):
     @admin.display(description="total")
     def total(self, tally):
         return tally.total
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "supporter":
+            kwargs["queryset"] = supporters_in_scope(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         # Which supporter and month a row is about is fixed once entered; only the counts can be corrected.

@@ -1,7 +1,9 @@
 import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from directory.models import PeerSupporter
 
@@ -29,6 +31,11 @@ class ClosedMonth(models.Model):
 
     month = models.DateField(unique=True, help_text="The first day of the month.")
     closed_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-month"]

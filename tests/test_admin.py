@@ -5,7 +5,6 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -15,6 +14,7 @@ from counties.models import County, Municipality
 from directory.models import Availability, Language, PeerSupporter, Specialty
 from tallies.models import ClosedMonth, MonthlyTally
 from tests.conftest import log_in_verified
+from training.models import Attendance, TrainingMeeting
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,6 @@ MODEL_LABELS = [
     "accounts.Invitation",
     "otp_totp.TOTPDevice",
     "otp_static.StaticDevice",
-    "auth.Group",
     "counties.County",
     "counties.Municipality",
     "directory.Specialty",
@@ -32,6 +31,8 @@ MODEL_LABELS = [
     "directory.PeerSupporter",
     "tallies.ClosedMonth",
     "tallies.MonthlyTally",
+    "training.TrainingMeeting",
+    "training.Attendance",
 ]
 
 
@@ -49,12 +50,12 @@ def admin_client(client, superuser):
 def instances(superuser, admin_client, make_supporter):
     """One existing row of every registered model, for its change page."""
     supporter = make_supporter(specialties=["psychiatry"], languages=["nb", "en"])
+    meeting = TrainingMeeting.objects.create(date=datetime.date(2025, 9, 1), place="Soria Moria")
     return {
         "accounts.User": superuser,
         "accounts.Invitation": Invitation.issue(user=superuser)[0],
         "otp_totp.TOTPDevice": TOTPDevice.objects.get(user=superuser),
         "otp_static.StaticDevice": StaticDevice.objects.create(user=superuser, name="Recovery codes"),
-        "auth.Group": Group.objects.create(name="Coordinators"),
         "counties.County": County.objects.get(number="46"),
         "counties.Municipality": Municipality.objects.get(name="Bergen"),
         "directory.Specialty": Specialty.objects.get(slug="psychiatry"),
@@ -64,6 +65,8 @@ def instances(superuser, admin_client, make_supporter):
         "tallies.MonthlyTally": MonthlyTally.objects.create(
             supporter=supporter, month=datetime.date(2026, 1, 1), phone=2
         ),
+        "training.TrainingMeeting": meeting,
+        "training.Attendance": Attendance.objects.create(meeting=meeting, supporter=supporter),
     }
 
 

@@ -1,0 +1,90 @@
+"""Import and export buttons for the supporter changelist, within the staff member's counties.
+
+Add RosterImportExportMixin first among the bases of the supporter ModelAdmin. Import always shows a preview of every
+row (a dry run) before anything is saved; confirming imports all rows or none.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import XLSX
+from import_export.forms import ImportForm
+
+from accounts.access import is_roster_staff, supporters_in_scope
+from directory.import_formats import MAX_FILE_BYTES, MAX_ROWS, RosterCSV, RosterExportCSV, RosterFileError, RosterXLSX
+from directory.resources import PeerSupporterResource, import_report
+
+
+class RosterImportForm(ImportForm):
+    """The library's import form, refusing an oversized file before it is read."""
+
+    def clean_import_file(self):
+        import_file = self.cleaned_data["import_file"]
+        if import_file.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        return import_file
+
+
+class RosterImportExportMixin(ImportExportMixin):
+    resource_classes = [PeerSupporterResource]
+    import_formats = [RosterCSV, RosterXLSX]
+    export_formats = [RosterExportCSV, XLSX]
+    import_form_class = RosterImportForm
+    import_template_name = "admin/import_export/roster_import.html"
+    import_error_display = ("message",)
+
+    def has_import_permission(self, request):
+        return (
+            is_roster_staff(request.user) and self.has_add_permission(request) and self.has_change_permission(request)
+        )
+
+    def has_export_permission(self, request):
+        return is_roster_staff(request.user) and self.has_view_permission(request)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
+
+    def get_import_data_kwargs(self, **kwargs):
+        # Any invalid row rolls back the whole import, not only rows with unexpected errors.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def get_export_queryset(self, request):
+        queryset = super().get_export_queryset(request)
+        return queryset.filter(pk__in=supporters_in_scope(request.user).values("pk"))
+
+    def get_valid_export_item_pks(self, request):
+        # Replaces the library's deprecated default, which would offer every supporter in the database.
+        return supporters_in_scope(request.user).values_list("pk", flat=True)
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, RosterFileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def get_import_context_data(self, **kwargs):
+        context = super().get_import_context_data(**kwargs)
+        context["roster_limits"] = {"megabytes": MAX_FILE_BYTES // (1024 * 1024), "rows": MAX_ROWS}
+        return context
+
+    def import_action(self, request, **kwargs):
+        """The library's preview, plus the outcome of every row and each error on its column and row."""
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        if context and context.get("result") is not None:
+            result = context["result"]
+            context["roster_report"] = import_report(result, dry_run=True)
+        return response
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # The roster changed between preview and confirmation: the transaction was rolled back.
+            messages.error(request, "Nothing was imported: the file no longer imports without errors. Try again.")
+            url = reverse("admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name)
+            return HttpResponseRedirect(url)
+        return super().process_result(result, request)
