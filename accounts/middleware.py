@@ -24,8 +24,4 @@ class SecondFactorMiddleware:
             allowed = {reverse(name) for name in OPEN_BEFORE_SECOND_FACTOR}
             if request.path not in allowed and not request.path.startswith("/static/"):
                 return redirect("accounts:two_factor")
-        response = self.get_response(request)
-        if user is not None and user.is_authenticated:
-            # Pages of the logged-in area stay out of every cache, on the way and in the browser.
-            response.headers["Cache-Control"] = "private, no-store"
-        return response
+        return self.get_response(request)

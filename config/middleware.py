@@ -36,7 +36,12 @@ class PrivacyHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        # Nothing a visitor saw lingers in the cache of a shared workstation. Static files come with their own
-        # long-lived Cache-Control from whitenoise and keep it.
-        response.headers.setdefault("Cache-Control", "no-store")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Pages of the logged-in area stay out of every cache, on the way and in the browser.
+            response.headers["Cache-Control"] = "private, no-store"
+        else:
+            # Nothing a visitor saw lingers in the cache of a shared workstation. Static files come with their
+            # own long-lived Cache-Control from whitenoise and keep it.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
