@@ -24,7 +24,14 @@ def my_listing(request, supporter):
         return redirect("directory:my_listing")
     # The preview shows what is stored, never what a refused form holds.
     stored = PeerSupporter.objects.for_cards().get(pk=supporter.pk)
-    return render(request, "directory/my_listing.html", {"form": form, "supporter": stored, "today": today})
+    context = {
+        "form": form,
+        "supporter": stored,
+        "today": today,
+        "last_training": supporter.attendances.select_related("meeting").order_by("-meeting__date").first(),
+        "training_due": PeerSupporter.objects.filter(pk=supporter.pk).training_due(today).exists(),
+    }
+    return render(request, "directory/my_listing.html", context)
 
 
 @supporter_required

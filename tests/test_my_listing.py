@@ -598,7 +598,8 @@ def test_the_page_links_to_the_monthly_counts(logged_in):
 
 
 def test_the_page_loads_in_a_fixed_number_of_queries(logged_in, django_assert_max_num_queries):
-    with django_assert_max_num_queries(12):
+    # Session and account, the form's choices, the stored listing for the preview, the last training.
+    with django_assert_max_num_queries(14):
         logged_in.get(MY_LISTING)
 
 
@@ -620,3 +621,25 @@ def test_a_bad_phone_while_removing_the_only_e_mail_is_refused_with_messages_not
     assert response.status_code == 200
     assert errors_of(response)["phone"][0].startswith("This is not a phone number we recognise.")
     assert stored(supporter) == before
+
+
+def test_my_listing_shows_the_last_training_and_whether_it_is_due(client, django_user_model, make_supporter):
+    from training.models import Attendance, TrainingMeeting
+
+    supporter = make_supporter()
+    supporter.account = django_user_model.objects.create_user("trained@example.org", password="a long passphrase")
+    supporter.save()
+    client.force_login(supporter.account)
+
+    assert "You are due to attend the next training meeting" in client.get("/my/").content.decode()
+
+    today = timezone.localdate()
+    meeting = TrainingMeeting.objects.create(date=today - datetime.timedelta(days=365), place="Sundvolden")
+    Attendance.objects.create(meeting=meeting, supporter=supporter)
+    html = client.get("/my/").content.decode()
+    assert "Sundvolden" in html
+    assert "You are due to attend the next training meeting" not in html
+
+    meeting.date = today - datetime.timedelta(days=4 * 366)
+    meeting.save()
+    assert "You are due to attend the next training meeting" in client.get("/my/").content.decode()
