@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from counties.map import county_map
 from counties.models import County
 from counties.text import norwegian_sort_key
 from directory.filters import REMOTE_KEEPS, SupporterFilter
@@ -64,7 +65,8 @@ def home(request):
         supporter_count=Count("municipalities__supporters", filter=Q(municipalities__supporters__listed=True))
     )
     counties = sorted(counties, key=lambda county: norwegian_sort_key(county.name))
-    return render(request, "directory/home.html", {"counties": counties, "search": SupporterFilter()})
+    context = {"counties": counties, "county_map": county_map(counties), "search": SupporterFilter()}
+    return render(request, "directory/home.html", context)
 
 
 @require_safe
