@@ -6,8 +6,10 @@ querysets and to every permission the admin checks (index, changelist, forms, ac
 """
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.access import is_roster_staff, may_edit_reference_data
@@ -88,7 +90,22 @@ class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         tracked = [field.name for field in history_manager.model.tracked_fields if isinstance(field, models.ForeignKey)]
         return rows.select_related(*tracked) if tracked else rows
 
+    def history_view(self, request, object_id, extra_context=None):
+        require_valid_id(self.model, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
             raise PermissionDenied
+        require_valid_id(self.model, object_id)
+        require_valid_id(self.model.history.model, version_id, field_name="history_id")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def require_valid_id(model, raw_id, field_name=None):
+    """A mistyped id in an admin address is a page that does not exist, not a server error."""
+    field = model._meta.get_field(field_name) if field_name else model._meta.pk
+    try:
+        field.to_python(unquote(raw_id))
+    except ValidationError:
+        raise Http404("No such record.") from None

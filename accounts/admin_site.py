@@ -1,6 +1,16 @@
+from functools import update_wrapper
+
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest
 from django.urls import reverse
+
+
+def has_nul_character(request):
+    """PostgreSQL refuses text with a NUL character; the admin's filters would pass one straight to it."""
+    return any(
+        "\x00" in value for data in (request.GET, request.POST) for values in data.lists() for value in values[1]
+    )
 
 
 class VerifiedAdminSite(admin.AdminSite):
@@ -14,3 +24,13 @@ class VerifiedAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         return redirect_to_login(request.GET.get("next", reverse("admin:index")), reverse("accounts:login"))
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        def refuse_nul_characters(request, *args, **kwargs):
+            if has_nul_character(request):
+                raise BadRequest("A value in the request contains a NUL character.")
+            return inner(request, *args, **kwargs)
+
+        return update_wrapper(refuse_nul_characters, inner)

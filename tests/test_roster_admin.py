@@ -395,3 +395,20 @@ def test_admin_index_shows_a_coordinator_the_roster_apps_only(roles):
         "TrainingMeeting",
         "Attendance",
     }
+
+
+@pytest.mark.parametrize("raw_id", ["abc", "1e9", "%00", "2026-13"])
+def test_a_mistyped_id_in_a_history_address_is_not_found(roles, raw_id):
+    client = roles.clients["administrator"]
+
+    assert client.get(f"/admin/directory/peersupporter/{raw_id}/history/").status_code == 404
+    assert client.get(f"/admin/directory/peersupporter/{roles.oslo.pk}/history/{raw_id}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query", ["specialties__group=%00", "availability__exact=op%00en", "q=%00", "municipality__county__id__exact=%00"]
+)
+def test_a_nul_character_in_an_admin_address_is_a_bad_request_not_a_server_error(roles, query):
+    response = roles.clients["administrator"].get(f"/admin/directory/peersupporter/?{query}")
+
+    assert response.status_code == 400
