@@ -20,7 +20,8 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and needs_second_factor(user) and not user.is_verified():
+        # is_verified() is an attribute check; needs_second_factor() may ask the database, so it comes last.
+        if user is not None and user.is_authenticated and not user.is_verified() and needs_second_factor(user):
             allowed = {reverse(name) for name in OPEN_BEFORE_SECOND_FACTOR}
             if request.path not in allowed and not request.path.startswith("/static/"):
                 return redirect("accounts:two_factor")

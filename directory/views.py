@@ -54,7 +54,7 @@ def results_context(request, data):
         "page": page,
         "page_message": page_message,
         "remote": remote[: settings.DIRECTORY_REMOTE_LIST_SIZE] if remote is not None else None,
-        "remote_search_url": remote_search_url(data),
+        "remote_search_url": remote_search_url(data) if remote is not None else None,
         "today": search.today,
     }
 
