@@ -24,6 +24,8 @@ ALLOWED_PACKAGES = {
     # Tests and tools.
     "build", "click", "iniconfig", "packaging", "pip", "pip-tools", "pluggy", "pygments", "pyproject-hooks",
     "pytest", "pytest-django", "ruff", "setuptools", "wheel",
+    # Real-browser and accessibility tests, translation catalogue checks.
+    "playwright", "greenlet", "axe-playwright-python", "polib",
 }  # fmt: skip
 # Words that mark analytics, error tracking, monitoring agents and other trackers.
 TRACKER_WORDS = (
