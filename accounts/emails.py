@@ -13,7 +13,9 @@ def email_send(*, to, language, template, context):
     """
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGES[0][0]
     with translation.override(language):
-        text = render_to_string(f"emails/{template}.{language}.txt", {"site_url": settings.SITE_URL, **context})
+        text = render_to_string(
+            f"emails/{template}.{language}.txt", {"site_url": settings.SITE_URL.rstrip("/"), **context}
+        )
     subject, _, body = text.partition("\n")
     send_mail(subject.strip(), body.lstrip("\n"), settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
 

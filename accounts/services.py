@@ -1,7 +1,6 @@
 """Account actions that span several records or send e-mail."""
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import email_user
@@ -16,7 +15,7 @@ def invitation_send(*, user, invited_by=None):
     """Send user a one-time link to set a password. If the e-mail cannot be sent, nothing is kept."""
     with transaction.atomic():
         invitation, token = Invitation.issue(user=user, invited_by=invited_by)
-        email_user(user, template="invitation", context={"link": reverse("accounts:invitation", args=[token])})
+        email_user(user, template="invitation", context={"token": token})
     return invitation
 
 

@@ -1,3 +1,4 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,8 +7,11 @@ from config import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("accounts.urls")),
-    path("my/counts/", include("tallies.urls")),
-    path("staff/", include("staff.urls")),
-    path("", include("directory.urls")),
+    # Every page for people lives under its language: /nb/... and /en/...; "/" sends the visitor to one of them.
+    *i18n_patterns(
+        path("accounts/", include("accounts.urls")),
+        path("my/counts/", include("tallies.urls")),
+        path("staff/", include("staff.urls")),
+        path("", include("directory.urls")),
+    ),
 ]

@@ -17,7 +17,6 @@ e-mail is sent: if the mail server fails, nothing is recorded and the next run t
 import datetime
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -33,11 +32,6 @@ PAUSE_ENDED_WITHIN_DAYS = 7
 COUNTS_WITHIN_DAYS = 7
 # Records are only needed for a month or two; after this they are deleted.
 KEEP_RECORDS_DAYS = 400
-
-
-def absolute_url(name):
-    """The address of a named page for a link in an e-mail."""
-    return settings.SITE_URL.rstrip("/") + reverse(name)
 
 
 def previous_month(today):
@@ -153,7 +147,7 @@ class Outcome:
     failed: list = field(default_factory=list)
 
 
-def send_one(kind, supporter, today, url):
+def send_one(kind, supporter, today):
     """Record and send one reminder; True if sent, False if another run already sent it. Raises if mail fails."""
     try:
         with transaction.atomic():
@@ -163,7 +157,7 @@ def send_one(kind, supporter, today, url):
             email_user(
                 supporter.account,
                 template=kind.template,
-                context={"supporter": supporter, "url": url, **kind.context(supporter, today)},
+                context={"supporter": supporter, "url_name": kind.url_name, **kind.context(supporter, today)},
             )
     except IntegrityError:
         return False
@@ -174,13 +168,15 @@ def send_reminders(today):
     """Send every reminder due today that has not been sent; one Outcome per kind."""
     Reminder.objects.filter(key__lt=today - datetime.timedelta(days=KEEP_RECORDS_DAYS)).delete()
     # Before anything is sent, so that a missing page stops the run at once rather than halfway.
-    urls = {kind.kind: absolute_url(kind.url_name) for kind in KINDS}
+    # (Each e-mail links to the page in its reader's language: the template builds the address.)
+    for kind in KINDS:
+        reverse(kind.url_name)
     outcomes = []
     for kind in KINDS:
         outcome = Outcome(kind.kind)
         for supporter in kind.due(today):
             try:
-                if send_one(kind, supporter, today, urls[kind.kind]):
+                if send_one(kind, supporter, today):
                     outcome.sent += 1
             except Exception as error:  # The mail server's errors come in many classes; report them all.
                 outcome.failed.append((supporter.pk, type(error).__name__))

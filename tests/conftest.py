@@ -4,6 +4,7 @@ import datetime
 import itertools
 
 import pytest
+from django.utils import translation
 
 from counties.models import Municipality
 from directory.models import Language, PeerSupporter, Specialty
@@ -35,6 +36,13 @@ def make_supporter(db):
         return supporter
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Tests read the English pages (/en/...) unless they ask for another language."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

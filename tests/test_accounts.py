@@ -42,11 +42,11 @@ def staff_account(django_user_model):
 
 
 def log_in(client, email, password=PASSWORD, address=HOSPITAL):
-    return client.post("/accounts/login/", {"username": email, "password": password}, REMOTE_ADDR=address)
+    return client.post("/en/accounts/login/", {"username": email, "password": password}, REMOTE_ADDR=address)
 
 
 def invitation_link(message):
-    return re.search(r"https?://[^/\s]+(/accounts/invitation/[^/\s]+/)", message.body)[1]
+    return re.search(r"https?://[^/\s]+(/(?:nb|en)/accounts/invitation/[^/\s]+/)", message.body)[1]
 
 
 class FailingMailServer(BaseEmailBackend):
@@ -66,7 +66,7 @@ def test_a_supporter_logs_in_with_email_and_password_and_lands_on_their_listing(
     response = log_in(client, "KARI@example.org")
 
     assert response.status_code == 302
-    assert client.get(response["Location"])["Location"] == "/my/"
+    assert client.get(response["Location"])["Location"] == "/en/my/"
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, supporter_account):
@@ -78,7 +78,7 @@ def test_a_wrong_password_is_refused_with_a_message(client, supporter_account):
 
 
 def test_the_session_key_changes_at_login_and_the_session_ends_at_logout(client, supporter_account):
-    client.get("/accounts/login/")
+    client.get("/en/accounts/login/")
     session = client.session
     session["before"] = "login"
     session.save()
@@ -90,7 +90,7 @@ def test_the_session_key_changes_at_login_and_the_session_ends_at_logout(client,
     assert client.session.get_expiry_age() <= 8 * 60 * 60
     assert client.session.get_expire_at_browser_close()
 
-    assert client.post("/accounts/logout/").status_code == 302
+    assert client.post("/en/accounts/logout/").status_code == 302
     assert "_auth_user_id" not in client.session
     # The old session is gone from the store: a stolen cookie is worth nothing after logout.
     from django.contrib.sessions.backends.db import SessionStore
@@ -103,7 +103,7 @@ def test_a_password_is_changed_with_the_old_one(client, supporter_account):
     new = "another long passphrase entirely"
 
     response = client.post(
-        "/accounts/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+        "/en/accounts/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
     )
 
     assert response.status_code == 302
@@ -116,12 +116,13 @@ def test_a_forgotten_password_is_reset_by_email_in_the_accounts_language(client,
     supporter_account.language = language
     supporter_account.save()
 
-    response = client.post("/accounts/password/reset/", {"email": "kari@example.org"})
+    response = client.post("/en/accounts/password/reset/", {"email": "kari@example.org"})
 
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     assert phrase in mail.outbox[0].body
-    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", mail.outbox[0].body)[1]
+    link = re.search(r"https?://[^/\s]+(/[a-z]+/accounts/password/reset/\S+/)", mail.outbox[0].body)[1]
+    assert link.startswith(f"/{language}/")
     form_page = client.get(link, follow=True)
     new = "a brand new long passphrase"
     done = client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
@@ -131,7 +132,7 @@ def test_a_forgotten_password_is_reset_by_email_in_the_accounts_language(client,
 
 
 def test_a_reset_request_for_an_unknown_address_says_the_same_and_sends_nothing(client, db):
-    response = client.post("/accounts/password/reset/", {"email": "nobody@example.org"})
+    response = client.post("/en/accounts/password/reset/", {"email": "nobody@example.org"})
 
     assert response.status_code == 302
     assert mail.outbox == []
@@ -161,7 +162,7 @@ def test_inviting_a_supporter_creates_their_account_and_emails_a_one_time_link(c
     assert client.get(link).status_code == 200
     response = client.post(link, {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert response.status_code == 302
-    assert client.get(response["Location"])["Location"] == "/my/"
+    assert client.get(response["Location"])["Location"] == "/en/my/"
     supporter.account.refresh_from_db()
     assert supporter.account.check_password(PASSWORD)
 
@@ -179,7 +180,7 @@ def test_an_invitation_link_works_once(client, make_supporter):
     call_command("invite_supporter", "ola@example.org")
     link = invitation_link(mail.outbox[0])
     client.post(link, {"new_password1": PASSWORD, "new_password2": PASSWORD})
-    client.post("/accounts/logout/")
+    client.post("/en/accounts/logout/")
 
     response = Client().get(link)
 
@@ -206,7 +207,7 @@ def test_an_invitation_link_expires_after_seven_days(client, make_supporter):
 
 
 def test_an_unknown_invitation_link_gives_a_clear_page(client, db):
-    response = client.get("/accounts/invitation/not-a-real-token/")
+    response = client.get("/en/accounts/invitation/not-a-real-token/")
 
     assert response.status_code == 404
     assert "This link no longer works" in response.content.decode()
@@ -220,7 +221,9 @@ def test_an_invitation_refuses_a_weak_password_and_changes_nothing(client, make_
     response = client.post(link, {"new_password1": "password", "new_password2": "password"})
 
     assert response.status_code == 200
-    assert "This password is too common." in response.content.decode()
+    # The invitation leads to the page in the account's language, Norwegian Bokmål unless chosen otherwise.
+    assert link.startswith("/nb/")
+    assert "Dette passordet er for vanlig." in response.content.decode()
     assert Invitation.objects.get().used_at is None
     assert "_auth_user_id" not in client.session
 
@@ -255,7 +258,7 @@ def test_a_retired_supporter_is_unlisted_and_can_no_longer_log_in(client, suppor
     assert supporter_account.is_active is False
     assert client.get(supporter.get_absolute_url()).status_code == 404
     assert "_auth_user_id" not in log_in(client, "kari@example.org").wsgi_request.session
-    assert client.get(f"/accounts/invitation/{token}/").status_code == 410
+    assert client.get(f"/en/accounts/invitation/{token}/").status_code == 410
 
 
 # Lockout after failed logins
@@ -303,14 +306,14 @@ def test_failed_logins_are_counted_without_storing_the_address(client, supporter
 def test_behind_the_proxy_each_visitor_is_counted_by_their_own_address(client, supporter_account):
     for _ in range(5):
         client.post(
-            "/accounts/login/",
+            "/en/accounts/login/",
             {"username": "kari@example.org", "password": "wrong"},
             REMOTE_ADDR="127.0.0.1",
             HTTP_X_FORWARDED_FOR="203.0.113.9",
         )
 
     from_elsewhere = Client().post(
-        "/accounts/login/",
+        "/en/accounts/login/",
         {"username": "kari@example.org", "password": PASSWORD},
         REMOTE_ADDR="127.0.0.1",
         HTTP_X_FORWARDED_FOR="203.0.113.10",
@@ -333,46 +336,50 @@ def current_code(device):
 def test_a_staff_account_cannot_use_the_site_without_a_second_factor(client, staff_account):
     log_in(client, "coordinator@example.org")
 
-    for path in ["/admin/", "/accounts/", "/accounts/password/", "/my/", "/my/counts/"]:
+    for path in ["/admin/", "/en/accounts/", "/en/accounts/password/", "/en/my/", "/en/my/counts/"]:
         response = client.get(path)
         assert response.status_code == 302, path
-        assert response["Location"] == "/accounts/two-factor/", path
-    assert client.get("/accounts/two-factor/")["Location"] == "/accounts/two-factor/setup/"
+        # The admin has no language in its address: it speaks the default language, Norwegian Bokmål.
+        expected = "/nb/accounts/two-factor/" if path == "/admin/" else "/en/accounts/two-factor/"
+        assert response["Location"] == expected, path
+    assert client.get("/en/accounts/two-factor/")["Location"] == "/en/accounts/two-factor/setup/"
 
 
 def test_staff_set_up_a_second_factor_with_a_qr_code_drawn_here_and_then_reach_the_admin(client, staff_account):
     log_in(client, "coordinator@example.org")
-    page = client.get("/accounts/two-factor/setup/")
+    page = client.get("/en/accounts/two-factor/setup/")
     html = page.content.decode()
     assert "<svg" in html
     assert "https://" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
     device = TOTPDevice.objects.get(user=staff_account, confirmed=False)
 
-    wrong = client.post("/accounts/two-factor/setup/", {"code": "000000" if current_code(device) != "000000" else "1"})
+    wrong = client.post(
+        "/en/accounts/two-factor/setup/", {"code": "000000" if current_code(device) != "000000" else "1"}
+    )
     assert "did not match" in wrong.content.decode()
     forget_wrong_codes()
 
-    response = client.post("/accounts/two-factor/setup/", {"code": current_code(device)})
-    assert response["Location"] == "/accounts/two-factor/recovery-codes/"
+    response = client.post("/en/accounts/two-factor/setup/", {"code": current_code(device)})
+    assert response["Location"] == "/en/accounts/two-factor/recovery-codes/"
     codes_page = client.get(response["Location"]).content.decode()
     codes = re.findall(r"<li><code>([a-z0-9]+)</code></li>", codes_page)
     assert len(codes) == 10
     # Shown once only.
-    assert not re.findall(r"<li><code>", client.get("/accounts/two-factor/recovery-codes/").content.decode())
+    assert not re.findall(r"<li><code>", client.get("/en/accounts/two-factor/recovery-codes/").content.decode())
     assert client.get("/admin/").status_code == 200
 
 
 def test_a_staff_member_with_a_second_factor_gives_it_at_every_login(client, staff_account):
     device = TOTPDevice.objects.create(user=staff_account, name="app", confirmed=True)
     log_in(client, "coordinator@example.org")
-    assert client.get("/admin/")["Location"] == "/accounts/two-factor/"
+    assert client.get("/admin/")["Location"] == "/nb/accounts/two-factor/"
 
-    wrong = client.post("/accounts/two-factor/verify/", {"code": "12345"})
+    wrong = client.post("/en/accounts/two-factor/verify/", {"code": "12345"})
     assert "not right" in wrong.content.decode()
     assert client.get("/admin/").status_code == 302
 
     forget_wrong_codes()
-    client.post("/accounts/two-factor/verify/", {"code": current_code(device)})
+    client.post("/en/accounts/two-factor/verify/", {"code": current_code(device)})
     assert client.get("/admin/").status_code == 200
 
 
@@ -383,13 +390,13 @@ def test_a_recovery_code_works_once(client, staff_account):
     code = recovery_codes_issue(staff_account)[0]
 
     log_in(client, "coordinator@example.org")
-    client.post("/accounts/two-factor/verify/", {"code": code})
+    client.post("/en/accounts/two-factor/verify/", {"code": code})
     assert client.get("/admin/").status_code == 200
     assert not StaticToken.objects.filter(token=code).exists()
 
-    client.post("/accounts/logout/")
+    client.post("/en/accounts/logout/")
     log_in(client, "coordinator@example.org")
-    again = client.post("/accounts/two-factor/verify/", {"code": code})
+    again = client.post("/en/accounts/two-factor/verify/", {"code": code})
     assert "not right" in again.content.decode()
     assert client.get("/admin/").status_code == 302
 
@@ -397,16 +404,16 @@ def test_a_recovery_code_works_once(client, staff_account):
 def test_a_supporter_may_work_without_a_second_factor_and_is_offered_one(client, supporter_account):
     log_in(client, "kari@example.org")
 
-    assert client.get("/accounts/").status_code == 302
-    assert client.get("/accounts/two-factor/")["Location"] == "/accounts/two-factor/setup/"
-    assert client.get("/accounts/two-factor/setup/").status_code == 200
+    assert client.get("/en/accounts/").status_code == 302
+    assert client.get("/en/accounts/two-factor/")["Location"] == "/en/accounts/two-factor/setup/"
+    assert client.get("/en/accounts/two-factor/setup/").status_code == 200
 
 
 def test_a_supporter_who_set_up_a_second_factor_must_give_it(client, supporter_account):
     TOTPDevice.objects.create(user=supporter_account, name="app", confirmed=True)
     log_in(client, "kari@example.org")
 
-    assert client.get("/my/")["Location"] == "/accounts/two-factor/"
+    assert client.get("/en/my/")["Location"] == "/en/accounts/two-factor/"
 
 
 # Logged-in pages
@@ -415,18 +422,18 @@ def test_a_supporter_who_set_up_a_second_factor_must_give_it(client, supporter_a
 def test_logged_in_pages_are_private_and_keep_the_public_csp(client, supporter_account):
     log_in(client, "kari@example.org")
 
-    for path in ["/accounts/password/", "/accounts/two-factor/setup/"]:
+    for path in ["/en/accounts/password/", "/en/accounts/two-factor/setup/"]:
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "private, no-store", path
-        assert response.headers["Content-Security-Policy"] == Client().get("/").headers["Content-Security-Policy"]
+        assert response.headers["Content-Security-Policy"] == Client().get("/en/").headers["Content-Security-Policy"]
 
 
 def test_the_admin_login_page_sends_people_to_the_one_login(client, db):
     response = client.get("/admin/login/?next=/admin/directory/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/admin/directory/"
+    assert response["Location"] == "/nb/accounts/login/?next=/admin/directory/"
 
 
 def test_settings_keep_sessions_short_and_cookies_with_the_browser():

@@ -178,7 +178,7 @@ def test_a_supporter_added_in_the_admin_appears_on_the_public_profile(admin_clie
     supporter = PeerSupporter.objects.get(name="Sigrid Hætta")
     admin_client.logout()
 
-    html = client.get(f"/supporters/{supporter.pk}/").content.decode()
+    html = client.get(f"/en/supporters/{supporter.pk}/").content.decode()
 
     assert "Sigrid Hætta" in html
     assert '<a href="tel:+4722123456">22 12 34 56</a>' in html

@@ -310,7 +310,7 @@ def test_a_user_authenticates_by_email_in_any_case(db):
     user = get_user_model().objects.create_user("kari@example.org", password="a long passphrase")
 
     # The brute-force protection needs the request of every login attempt.
-    request = RequestFactory().post("/accounts/login/")
+    request = RequestFactory().post("/en/accounts/login/")
     assert authenticate(request, email="kari@example.org", password="a long passphrase") == user
     assert authenticate(request, username="KARI@EXAMPLE.ORG", password="a long passphrase") == user
     assert authenticate(request, username="kari@example.org", password="wrong") is None
@@ -319,10 +319,10 @@ def test_a_user_authenticates_by_email_in_any_case(db):
 def test_a_user_logs_in_through_the_login_form_with_email(client, db):
     get_user_model().objects.create_superuser("admin@example.org", password="a long passphrase")
 
-    response = client.post("/accounts/login/", {"username": "Admin@Example.org", "password": "a long passphrase"})
+    response = client.post("/en/accounts/login/", {"username": "Admin@Example.org", "password": "a long passphrase"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/"
+    assert response["Location"] == "/en/accounts/"
     assert client.session["_auth_user_id"] == str(get_user_model().objects.get().pk)
 
 

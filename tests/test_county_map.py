@@ -15,7 +15,7 @@ from counties.models import County
 pytestmark = pytest.mark.django_db
 
 MAP_LINK = re.compile(
-    r'<a href="/counties/(\d\d)/" class="map-link" aria-label="([^"]+)"><title>([^<]+)</title>'
+    r'<a href="/en/counties/(\d\d)/" class="map-link" aria-label="([^"]+)"><title>([^<]+)</title>'
     r'<path class="map-county map-county--(\w+)" d="([^"]+)"/></a>'
 )
 PATH_DATA = re.compile(r"^(M\d+ \d+L\d+ \d+(?: \d+ \d+)*Z)+\Z")
@@ -32,7 +32,7 @@ def map_links(html):
 
 
 def test_the_map_links_every_active_county_to_its_page(client):
-    links = map_links(client.get("/").content.decode())
+    links = map_links(client.get("/en/").content.decode())
 
     assert set(links) == set(County.objects.values_list("number", flat=True))
     assert len(links) == 15
@@ -49,7 +49,7 @@ def test_the_map_shows_the_count_of_listed_supporters_only(client, make_supporte
     make_supporter(municipality="Bergen")
     make_supporter(municipality="Bergen", listed=False)
 
-    links = map_links(client.get("/").content.decode())
+    links = map_links(client.get("/en/").content.decode())
 
     assert links["03"][:3] == ("Oslo: 2 supporters", "Oslo: 2 supporters", "few")
     assert links["46"][:3] == ("Vestland: 1 supporter", "Vestland: 1 supporter", "few")
@@ -66,7 +66,7 @@ def test_counties_are_shaded_by_their_number_of_supporters(count, expected):
 def test_an_inactive_county_is_drawn_without_link_or_name(client):
     County.objects.filter(number="03").update(active=False)
 
-    svg = svg_of(client.get("/").content.decode())
+    svg = svg_of(client.get("/en/").content.decode())
 
     assert "03" not in map_links(svg)
     assert len(map_links(svg)) == 14
@@ -76,7 +76,7 @@ def test_an_inactive_county_is_drawn_without_link_or_name(client):
 
 
 def test_the_map_and_the_list_sit_below_the_emergency_numbers_and_the_search_form(client):
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
     assert html.index('href="tel:113"') < html.index('class="search-form"') < html.index('class="county-map"')
     assert html.index('class="county-map"') < html.index('class="county-list"')
@@ -94,7 +94,7 @@ class InlineStyles(HTMLParser):
 
 def test_the_map_has_no_inline_style_or_script(client):
     parser = InlineStyles()
-    parser.feed(svg_of(client.get("/").content.decode()))
+    parser.feed(svg_of(client.get("/en/").content.decode()))
 
     assert parser.found == []
 
@@ -122,17 +122,17 @@ def test_the_map_data_is_small_and_its_paths_well_formed():
 
 
 def test_the_map_file_is_read_once_per_process(client, monkeypatch):
-    client.get("/")
+    client.get("/en/")
     monkeypatch.setattr(county_map_module, "MAP_FILE", Path("/nonexistent/county-map.json"))
 
-    assert client.get("/").status_code == 200
+    assert client.get("/en/").status_code == 200
     assert map_data() is map_data()
 
 
 def test_the_home_page_query_count_is_unchanged_by_the_map(client, django_assert_num_queries):
-    client.get("/")
+    client.get("/en/")
     with django_assert_num_queries(5):
-        client.get("/")
+        client.get("/en/")
 
 
 def load_script():

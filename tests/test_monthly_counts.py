@@ -12,11 +12,11 @@ from tests.test_privacy import LoadedResources, is_same_origin
 
 pytestmark = pytest.mark.django_db
 
-INDEX = "/my/counts/"
+INDEX = "/en/my/counts/"
 
 
 def edit_url(month):
-    return f"/my/counts/{month.year}/{month.month}/"
+    return f"/en/my/counts/{month.year}/{month.month}/"
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_anonymous_visitor_is_sent_to_log_in(client, supporter, last_month, meth
     response = getattr(client, method)(path, {"in_person": "3"} if method == "post" else None)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/login/?next={path}"
+    assert response["Location"] == f"/en/accounts/login/?next={path}"
     assert all_tallies() == []
 
 
@@ -118,7 +118,9 @@ def test_entering_counts_changes_only_ones_own(logged_in, supporter, other, last
     assert counts(supporter) == [(last_month, 1, 2, 3)]
 
 
-@pytest.mark.parametrize("path", ["/my/counts/{pk}/", "/my/counts/{pk}/2026/10/", "/my/counts/?supporter={pk}"])
+@pytest.mark.parametrize(
+    "path", ["/en/my/counts/{pk}/", "/en/my/counts/{pk}/2026/10/", "/en/my/counts/?supporter={pk}"]
+)
 def test_guessing_another_supporters_id_in_the_address_reaches_nothing_of_theirs(logged_in, other, months, path):
     MonthlyTally.objects.create(supporter=other, month=months[1], in_person=173, phone=0, video=0)
 
@@ -191,7 +193,7 @@ def test_months_older_than_the_open_ones_are_shown_but_not_offered_for_change(lo
 
 
 def test_the_page_links_to_my_listing(logged_in):
-    assert '<a href="/my/">My listing</a>' in logged_in.get(INDEX).content.decode()
+    assert '<a href="/en/my/">My listing</a>' in logged_in.get(INDEX).content.decode()
 
 
 def test_the_table_loads_in_a_fixed_number_of_queries(logged_in, supporter, months, django_assert_max_num_queries):
@@ -328,7 +330,8 @@ def test_a_month_outside_the_last_12_is_refused_with_a_message(logged_in, suppor
 
 
 @pytest.mark.parametrize(
-    "path", ["/my/counts/2026/13/", "/my/counts/2026/0/", "/my/counts/0/1/", "/my/counts/99999999999999999999/1/"]
+    "path",
+    ["/en/my/counts/2026/13/", "/en/my/counts/2026/0/", "/en/my/counts/0/1/", "/en/my/counts/99999999999999999999/1/"],
 )
 def test_a_month_that_does_not_exist_is_not_found(logged_in, path):
     assert logged_in.get(path).status_code == 404

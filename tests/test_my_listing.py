@@ -21,8 +21,8 @@ from tests.test_privacy import LoadedResources, is_same_origin
 
 pytestmark = pytest.mark.django_db
 
-MY_LISTING = "/my/"
-CONFIRM = "/my/confirm/"
+MY_LISTING = "/en/my/"
+CONFIRM = "/en/my/confirm/"
 BOOLEAN_FIELDS = [
     "meets_in_person",
     "meets_by_phone",
@@ -124,7 +124,7 @@ def test_anonymous_visitor_is_sent_to_log_in(client, supporter, method, path):
     response = getattr(client, method)(path, form_data(supporter, note="Changed") if method == "post" else None)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/login/?next={path}"
+    assert response["Location"] == f"/en/accounts/login/?next={path}"
     assert stored(supporter) == before
 
 
@@ -166,7 +166,7 @@ def test_posting_another_supporters_id_changes_only_ones_own_listing(logged_in, 
 
 @pytest.mark.parametrize(
     "path",
-    ["/my/{pk}/", "/my/?pk={pk}", "/my/?supporter={pk}", "/my/{pk}/confirm/", "/my/confirm/?pk={pk}"],
+    ["/en/my/{pk}/", "/en/my/?pk={pk}", "/en/my/?supporter={pk}", "/en/my/{pk}/confirm/", "/en/my/confirm/?pk={pk}"],
 )
 def test_guessing_another_supporters_id_in_the_address_reaches_only_ones_own_listing(logged_in, supporter, other, path):
     others_before = stored(other)
@@ -321,7 +321,7 @@ def test_the_changes_show_on_the_public_profile_and_in_search_at_once(client, lo
     assert "New words for doctors." in html
     assert "Can meet on evenings" in html
     assert "22 12 34 56" not in html
-    search = client.get("/search/", {"q": "Nesttun", "evenings": "on"})
+    search = client.get("/en/search/", {"q": "Nesttun", "evenings": "on"})
     assert [found.pk for found in search.context["page"]] == [supporter.pk]
 
 
@@ -570,7 +570,7 @@ def test_the_preview_shows_the_public_card_and_links_to_the_profile(logged_in, s
     assert "Anne Alvheim" in preview
     assert "Fana, Bergen, Vestland" in preview
     assert '<a href="tel:+4722123456">22 12 34 56</a>' in preview
-    assert f'<a href="/supporters/{supporter.pk}/">See your public profile page</a>' in preview
+    assert f'<a href="/en/supporters/{supporter.pk}/">See your public profile page</a>' in preview
 
 
 def test_the_preview_leaves_out_what_is_not_shown_publicly(logged_in, supporter):
@@ -594,7 +594,7 @@ def test_an_unlisted_supporter_is_told_the_listing_is_not_shown(logged_in, suppo
 def test_the_page_links_to_the_monthly_counts(logged_in):
     html = logged_in.get(MY_LISTING).content.decode()
 
-    assert '<a href="/my/counts/">Monthly counts</a>' in html
+    assert '<a href="/en/my/counts/">Monthly counts</a>' in html
 
 
 def test_the_page_loads_in_a_fixed_number_of_queries(logged_in, django_assert_max_num_queries):
@@ -631,15 +631,15 @@ def test_my_listing_shows_the_last_training_and_whether_it_is_due(client, django
     supporter.save()
     client.force_login(supporter.account)
 
-    assert "You are due to attend the next training meeting" in client.get("/my/").content.decode()
+    assert "You are due to attend the next training meeting" in client.get("/en/my/").content.decode()
 
     today = timezone.localdate()
     meeting = TrainingMeeting.objects.create(date=today - datetime.timedelta(days=365), place="Sundvolden")
     Attendance.objects.create(meeting=meeting, supporter=supporter)
-    html = client.get("/my/").content.decode()
+    html = client.get("/en/my/").content.decode()
     assert "Sundvolden" in html
     assert "You are due to attend the next training meeting" not in html
 
     meeting.date = today - datetime.timedelta(days=4 * 366)
     meeting.save()
-    assert "You are due to attend the next training meeting" in client.get("/my/").content.decode()
+    assert "You are due to attend the next training meeting" in client.get("/en/my/").content.decode()

@@ -13,7 +13,7 @@ KARTVERKET_CREDIT = "Contains data from Kartverket, CC BY 4.0."
 
 def county_counts(html):
     """County name -> the supporter count shown beside its link on the home page."""
-    pattern = r'<a href="/counties/(\d\d)/">([^<]+)</a>\s*<span class="count">(\d+) supporters?</span>'
+    pattern = r'<a href="/en/counties/(\d\d)/">([^<]+)</a>\s*<span class="count">(\d+) supporters?</span>'
     return {name: (number, int(count)) for number, name, count in re.findall(pattern, html)}
 
 
@@ -27,23 +27,23 @@ def main_and_remote(html):
 
 
 def test_home_shows_the_emergency_numbers(client):
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
     assert '<a href="tel:113">113</a>' in html
     assert '<a href="tel:116117">116 117</a>' in html
 
 
 def test_home_shows_the_search_form(client):
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
-    assert re.search(r'<form class="search-form" method="get" action="/search/"', html)
+    assert re.search(r'<form class="search-form" method="get" action="/en/search/"', html)
     assert 'name="q"' in html
     assert 'name="county"' in html
     assert '<button type="submit">Search</button>' in html
 
 
 def test_home_lists_every_active_county_with_a_link_to_its_page(client):
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
     counts = county_counts(html)
     expected = {county.name: county.number for county in County.objects.all()}
@@ -59,7 +59,7 @@ def test_home_counts_only_listed_supporters_per_county(client, make_supporter):
     make_supporter(municipality="Bergen", listed=False)
     make_supporter(municipality="Bergen", listed=False)
 
-    counts = county_counts(client.get("/").content.decode())
+    counts = county_counts(client.get("/en/").content.decode())
 
     assert counts["Oslo"] == ("03", 2)
     assert counts["Vestland"] == ("46", 1)
@@ -70,15 +70,15 @@ def test_home_hides_an_inactive_county(client, make_supporter):
     make_supporter(municipality="Alta")
     County.objects.filter(number="56").update(active=False)
 
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
     assert "Finnmark" not in county_counts(html)
-    assert 'href="/counties/56/"' not in html
+    assert 'href="/en/counties/56/"' not in html
     assert len(county_counts(html)) == 14
 
 
 def test_home_has_the_what_to_expect_box(client):
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
     assert 'class="what-to-expect"' in html
 
@@ -94,7 +94,7 @@ def test_county_page_lists_only_that_countys_supporters_and_remote_ones_separate
     make_supporter(name="Oslo Inperson", municipality="Oslo", meets_by_phone=False, meets_by_video=False)
     make_supporter(name="Bergen Unlisted", municipality="Bergen", listed=False)
 
-    response = client.get("/counties/46/")
+    response = client.get("/en/counties/46/")
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -118,7 +118,7 @@ def test_county_page_context_holds_only_that_countys_supporters(client, make_sup
     make_supporter(municipality="Bergen")
     make_supporter(municipality="Oslo", meets_by_phone=True)
 
-    context = client.get("/counties/46/").context
+    context = client.get("/en/counties/46/").context
 
     assert {s.county.number for s in context["page"].object_list} == {"46"}
     assert {s.county.number for s in context["remote"]} == {"03"}
@@ -128,7 +128,7 @@ def test_county_page_does_not_show_a_hidden_phone_on_cards(client, make_supporte
     make_supporter(municipality="Bergen", phone="+4722123456", show_phone=False)
     make_supporter(municipality="Oslo", phone="+4722654321", show_phone=False, meets_by_phone=True)
 
-    html = client.get("/counties/46/").content.decode()
+    html = client.get("/en/counties/46/").content.decode()
 
     for hidden in ("22123456", "22 12 34 56", "22654321", "22 65 43 21"):
         assert hidden not in html
@@ -136,20 +136,20 @@ def test_county_page_does_not_show_a_hidden_phone_on_cards(client, make_supporte
 
 @pytest.mark.parametrize("number", ["99", "00", "4", "046", "abc"])
 def test_an_unknown_county_number_is_not_found(client, number):
-    assert client.get(f"/counties/{number}/").status_code == 404
+    assert client.get(f"/en/counties/{number}/").status_code == 404
 
 
 def test_an_inactive_county_page_is_not_found(client):
     County.objects.filter(number="56").update(active=False)
 
-    assert client.get("/counties/56/").status_code == 404
+    assert client.get("/en/counties/56/").status_code == 404
 
 
 # --- About and privacy ----------------------------------------------------------------------------------------
 
 
 def test_about_page_explains_the_service_and_its_limits(client):
-    response = client.get("/about/")
+    response = client.get("/en/about/")
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -161,8 +161,8 @@ def test_about_page_explains_the_service_and_its_limits(client):
 
 def test_every_page_links_to_the_privacy_page(client, make_supporter):
     supporter = make_supporter()
-    for url in ("/", "/search/", "/counties/03/", f"/supporters/{supporter.pk}/", "/about/"):
-        assert 'href="/privacy/"' in client.get(url).content.decode(), url
+    for url in ("/en/", "/en/search/", "/en/counties/03/", f"/en/supporters/{supporter.pk}/", "/en/about/"):
+        assert 'href="/en/privacy/"' in client.get(url).content.decode(), url
 
 
 # --- Data credit ----------------------------------------------------------------------------------------------
@@ -170,14 +170,14 @@ def test_every_page_links_to_the_privacy_page(client, make_supporter):
 
 def test_pages_showing_county_data_credit_kartverket(client, make_supporter):
     supporter = make_supporter()
-    for url in ("/", "/search/", "/search/?county=46", "/counties/46/", f"/supporters/{supporter.pk}/"):
+    for url in ("/en/", "/en/search/", "/en/search/?county=46", "/en/counties/46/", f"/en/supporters/{supporter.pk}/"):
         response = client.get(url)
         assert response.status_code == 200, url
         assert KARTVERKET_CREDIT in response.content.decode(), url
 
 
 def test_home_lists_the_counties_in_norwegian_alphabetical_order(client):
-    html = client.get("/").content.decode()
+    html = client.get("/en/").content.decode()
 
     assert list(county_counts(html)) == [
         "Agder", "Akershus", "Buskerud", "Finnmark", "Innlandet", "Møre og Romsdal", "Nordland", "Oslo",

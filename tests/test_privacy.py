@@ -35,23 +35,27 @@ def public_requests(make_supporter):
     """(method, path, extra request arguments, expected status) for every kind of page a visitor can reach."""
     supporter = make_supporter(municipality="Bergen", specialties=["psychiatry"], note="Ring gjerne.")
     return [
-        ("get", "/", {}, 200),
-        ("get", "/search/", {}, 200),
-        ("get", f"/search/?q=lege+{MARKER}&county=46&mode=phone&open=on&language=nb", {}, 200),
-        ("get", "/search/?municipality=4601&specialty=psychiatry&page=2", {}, 200),
-        ("get", f"/search/?county={MARKER}&page=abc", {}, 200),
-        ("get", "/counties/46/", {}, 200),
-        ("get", f"/supporters/{supporter.pk}/", {}, 200),
-        ("get", f"/supporters/{supporter.pk}/vcard/", {}, 200),
-        ("get", "/about/", {}, 200),
-        ("get", "/privacy/", {}, 200),
+        ("get", "/", {}, 302),
+        ("get", "/nb/", {}, 200),
+        ("get", f"/nb/search/?q=lege+{MARKER}&county=03", {}, 200),
+        ("get", f"/nb/supporters/{supporter.pk}/", {}, 200),
+        ("get", "/en/", {}, 200),
+        ("get", "/en/search/", {}, 200),
+        ("get", f"/en/search/?q=lege+{MARKER}&county=46&mode=phone&open=on&language=nb", {}, 200),
+        ("get", "/en/search/?municipality=4601&specialty=psychiatry&page=2", {}, 200),
+        ("get", f"/en/search/?county={MARKER}&page=abc", {}, 200),
+        ("get", "/en/counties/46/", {}, 200),
+        ("get", f"/en/supporters/{supporter.pk}/", {}, 200),
+        ("get", f"/en/supporters/{supporter.pk}/vcard/", {}, 200),
+        ("get", "/en/about/", {}, 200),
+        ("get", "/en/privacy/", {}, 200),
         ("get", "/healthz", {}, 200),
-        ("head", "/search/?q=oslo", {}, 200),
+        ("head", "/en/search/?q=oslo", {}, 200),
         ("get", "/static/css/site.css", {}, 200),
         ("get", f"/no-such-page-{MARKER}/", {}, 404),
-        ("get", "/supporters/999999/", {}, 404),
-        ("get", "/", {"HTTP_HOST": "not-this-site.example"}, 400),
-        ("post", "/search/", {"data": {"q": MARKER}}, 403),
+        ("get", "/en/supporters/999999/", {}, 404),
+        ("get", "/en/", {"HTTP_HOST": "not-this-site.example"}, 400),
+        ("post", "/en/search/", {"data": {"q": MARKER}}, 403),
     ]
 
 
@@ -111,13 +115,13 @@ def test_a_page_that_fails_sets_no_cookie_and_writes_nothing(monkeypatch):
     monkeypatch.setattr("directory.views.results_context", broken)
     client = Client(enforce_csrf_checks=True, raise_request_exception=False)
     with CaptureQueriesContext(connection) as queries:
-        response = visit(client, "get", f"/search/?q={MARKER}", {})
+        response = visit(client, "get", f"/en/search/?q={MARKER}", {})
 
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     assert not response.cookies
     assert [query["sql"] for query in queries if WRITES.match(query["sql"])] == []
-    assert_privacy_headers(response, "/search/ (500)")
+    assert_privacy_headers(response, "/en/search/ (500)")
     assert response.headers["Cache-Control"] == "no-store"
     resources = LoadedResources()
     resources.feed(response.content.decode())
@@ -177,7 +181,7 @@ def test_static_files_keep_their_long_caching(client):
 
 
 def test_https_pages_tell_browsers_to_use_https_for_two_years_with_subdomains(client):
-    response = client.get("/", secure=True)
+    response = client.get("/en/", secure=True)
 
     assert response.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains; preload"
 
@@ -185,7 +189,15 @@ def test_https_pages_tell_browsers_to_use_https_for_two_years_with_subdomains(cl
 def test_public_views_accept_only_get_and_head(client, make_supporter):
     supporter = make_supporter()
     csrf_exempt_client = Client(enforce_csrf_checks=False)
-    for path in ["/", "/search/", "/counties/03/", supporter.get_absolute_url(), "/about/", "/privacy/", "/healthz"]:
+    for path in [
+        "/en/",
+        "/en/search/",
+        "/en/counties/03/",
+        supporter.get_absolute_url(),
+        "/en/about/",
+        "/en/privacy/",
+        "/healthz",
+    ]:
         assert csrf_exempt_client.post(path).status_code == 405, path
         assert client.head(path).status_code == 200, path
 
@@ -226,7 +238,7 @@ def is_same_origin(url):
 def test_public_pages_load_nothing_from_another_origin(client, public_requests):
     for method, path, extra, status in public_requests:
         response = visit(client, method, path, extra, status)
-        if not response.get("Content-Type", "").startswith("text/html") or method == "head":
+        if not response.get("Content-Type", "").startswith("text/html") or method == "head" or status == 302:
             continue
         resources = LoadedResources()
         resources.feed(response.content.decode())
@@ -278,11 +290,11 @@ def test_not_found_pages_are_not_logged(client, django_log_records):
 
 def test_a_failing_page_is_logged_by_path_only(monkeypatch, django_log_records):
     monkeypatch.setattr("directory.views.results_context", lambda *args: 1 / 0)
-    response = visit(Client(raise_request_exception=False), "get", f"/search/?q={MARKER}", {})
+    response = visit(Client(raise_request_exception=False), "get", f"/en/search/?q={MARKER}", {})
 
     assert response.status_code == 500
     messages = [record.getMessage() for record in django_log_records]
-    assert messages == ["Internal Server Error: /search/"]
+    assert messages == ["Internal Server Error: /en/search/"]
 
 
 def test_error_mail_carries_no_query_string_and_no_client_address(monkeypatch, settings):
@@ -293,13 +305,13 @@ def test_error_mail_carries_no_query_string_and_no_client_address(monkeypatch, s
         raise RuntimeError(f"the search broke after {len(search_text)} characters")
 
     monkeypatch.setattr("directory.views.results_context", broken)
-    response = visit(Client(raise_request_exception=False), "get", f"/search/?q={MARKER}&county=46", {})
+    response = visit(Client(raise_request_exception=False), "get", f"/en/search/?q={MARKER}&county=46", {})
 
     assert response.status_code == 500
     assert len(mail.outbox) == 1
     report = mail.outbox[0]
     text = "\n".join([report.subject, report.body, *(content for content, _ in report.alternatives)])
-    assert "Internal Server Error: /search/" in report.subject
+    assert "Internal Server Error: /en/search/" in report.subject
     assert "RuntimeError" in text
     for secret in (MARKER, "county=46", CLIENT_ADDRESS, FORWARDED_ADDRESS):
         assert secret not in text, secret
@@ -309,7 +321,7 @@ def test_error_reports_leave_out_local_variables(rf):
     def search_that_breaks(search_text):
         raise RuntimeError("the search broke")
 
-    request = rf.get(f"/search/?q={MARKER}", REMOTE_ADDR=CLIENT_ADDRESS)
+    request = rf.get(f"/en/search/?q={MARKER}", REMOTE_ADDR=CLIENT_ADDRESS)
     try:
         search_that_breaks(MARKER)
     except RuntimeError:
@@ -329,9 +341,9 @@ def log_in_to_the_admin(django_user_model):
     """A browser-like client after a real login through the login form, CSRF token and all."""
     django_user_model.objects.create_superuser("staff@example.org", password="a long admin passphrase")
     browser = Client(enforce_csrf_checks=True)
-    browser.get("/accounts/login/")
+    browser.get("/en/accounts/login/")
     response = browser.post(
-        "/accounts/login/",
+        "/en/accounts/login/",
         {
             "username": "staff@example.org",
             "password": "a long admin passphrase",
@@ -343,7 +355,7 @@ def log_in_to_the_admin(django_user_model):
 
 
 def test_privacy_page_names_exactly_the_cookies_the_logged_in_area_sets(client, django_user_model):
-    html = client.get("/privacy/").content.decode()
+    html = client.get("/en/privacy/").content.decode()
     named = set(re.findall(r'<code class="cookie-name">([^<]+)</code>', html))
 
     browser = log_in_to_the_admin(django_user_model)
@@ -368,7 +380,7 @@ def test_logged_in_cookies_are_secure_http_only_and_same_site(django_user_model)
 
 
 def test_privacy_page_says_what_is_and_is_not_stored(client):
-    html = client.get("/privacy/").content.decode()
+    html = client.get("/en/privacy/").content.decode()
 
     for statement in (
         "The public pages set no cookies",

@@ -12,11 +12,11 @@ VCARD_LINE_OCTETS = 75
 
 
 def profile(client, supporter):
-    return client.get(f"/supporters/{supporter.pk}/")
+    return client.get(f"/en/supporters/{supporter.pk}/")
 
 
 def vcard(client, supporter):
-    return client.get(f"/supporters/{supporter.pk}/vcard/")
+    return client.get(f"/en/supporters/{supporter.pk}/vcard/")
 
 
 def unfold(payload: bytes) -> list[str]:
@@ -72,7 +72,7 @@ def test_profile_shows_every_public_field(client, make_supporter):
     assert "General practice (family medicine)" in html
     assert "Psychiatry" in html
     assert "Fana, Bergen," in html
-    assert '<a href="/counties/46/">Vestland</a>' in html
+    assert '<a href="/en/counties/46/">Vestland</a>' in html
     meets = re.search(r"<dt>Meets</dt>\s*<dd>(.*?)</dd>", html, re.S).group(1).lower()
     assert "in person" in meets
     assert "video" in meets
@@ -163,7 +163,7 @@ def test_profile_links_to_the_vcard(client, make_supporter):
 
     html = profile(client, supporter).content.decode()
 
-    assert f'href="/supporters/{supporter.pk}/vcard/"' in html
+    assert f'href="/en/supporters/{supporter.pk}/vcard/"' in html
 
 
 def test_an_unlisted_supporter_has_no_profile_and_no_vcard(client, make_supporter):
@@ -182,8 +182,8 @@ def test_an_unknown_supporter_id_is_not_found(client, make_supporter):
     supporter = make_supporter()
     unknown = supporter.pk + 1000
 
-    assert client.get(f"/supporters/{unknown}/").status_code == 404
-    assert client.get(f"/supporters/{unknown}/vcard/").status_code == 404
+    assert client.get(f"/en/supporters/{unknown}/").status_code == 404
+    assert client.get(f"/en/supporters/{unknown}/vcard/").status_code == 404
 
 
 # --- The vCard ------------------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_search_page_shows_todays_order_with_paused_supporters_last(client, make
     for _ in range(12):
         make_supporter()
 
-    response = client.get("/search/")
+    response = client.get("/en/search/")
 
     shown = [supporter.pk for supporter in response.context["page"].object_list]
     assert shown == order_on(today)

@@ -28,7 +28,7 @@ SEARCH_PAGE_MAX_QUERIES = 12
 
 def search(client, data=None):
     """GET /search/ with data (a dict, lists for repeated keys, or a raw query string) and check it worked."""
-    response = client.get(f"/search/?{data}") if isinstance(data, str) else client.get("/search/", data or {})
+    response = client.get(f"/en/search/?{data}") if isinstance(data, str) else client.get("/en/search/", data or {})
     assert response.status_code == 200
     return response
 
@@ -468,7 +468,7 @@ def test_remote_list_links_to_everyone_who_meets_remotely_keeping_the_rest_of_th
         re.search(r'<a href="([^"]+)">Everyone in the country who meets', response.content.decode())[1]
     )
     path, query = urlsplit(link).path, parse_qs(urlsplit(link).query)
-    assert path == "/search/"
+    assert path == "/en/search/"
     assert query == {"language": ["en"], "open": ["on"], "mode": ["phone", "video"]}
 
 
@@ -636,7 +636,7 @@ def test_empty_result_suggests_widening_the_search(client, make_supporter):
     assert "0 peer supporters" in page
     assert "No peer supporter matches all of these choices." in page
     assert "Try fewer filters, another county" in page
-    assert 'href="/search/">Show all supporters</a>' in page
+    assert 'href="/en/search/">Show all supporters</a>' in page
 
 
 def test_results_page_gives_no_empty_state_when_something_matches(client, make_supporter):
@@ -710,11 +710,11 @@ def page_queries(client, path):
     ("path", "most"),
     [
         # The form's four choice lists and the counties with their counts.
-        ("/", 5),
+        ("/en/", 5),
         # The county itself, then the same as the search page.
-        ("/counties/46/", SEARCH_PAGE_MAX_QUERIES + 1),
+        ("/en/counties/46/", SEARCH_PAGE_MAX_QUERIES + 1),
         # Validating the municipality; no remote list without a county.
-        ("/search/?municipality=4601&q=lege", SEARCH_PAGE_MAX_QUERIES - 3),
+        ("/en/search/?municipality=4601&q=lege", SEARCH_PAGE_MAX_QUERIES - 3),
     ],
 )
 def test_public_page_query_count_does_not_grow_with_the_number_of_supporters(client, make_supporter, path, most):

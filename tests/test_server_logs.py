@@ -192,27 +192,27 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
     directory, environment = site
     server = Server(directory, environment)
     try:
-        home, home_html = server.get(f"/?{MARKER}")
-        search, _ = server.get(f"/search/?q=lege+{MARKER}&county=03")
-        listing, listing_html = server.get(f"/search/?page=1&{MARKER}=1")
-        profile_path = re.search(rb'href="(/supporters/\d+/)"', listing_html)
+        home, home_html = server.get(f"/en/?{MARKER}")
+        search, _ = server.get(f"/en/search/?q=lege+{MARKER}&county=03")
+        listing, listing_html = server.get(f"/en/search/?page=1&{MARKER}=1")
+        profile_path = re.search(rb'href="(/en/supporters/\d+/)"', listing_html)
         assert profile_path, "the demo roster shows no supporter"
         profile, _ = server.get(f"{profile_path[1].decode()}?{MARKER}")
         vcard, _ = server.get(f"{profile_path[1].decode()}vcard/?{MARKER}")
-        county, _ = server.get(f"/counties/03/?page={MARKER}")
+        county, _ = server.get(f"/en/counties/03/?page={MARKER}")
         missing, _ = server.get(f"/{PATH_MARKER}/?q={MARKER}")
         stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', home_html)[1].decode()
         static, _ = server.get(f"{stylesheet}?{MARKER}")
         health, _ = server.get(f"/healthz?{MARKER}")
         head = server.send_raw(
-            f"HEAD /search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"HEAD /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             "X-Forwarded-Proto: https\r\nConnection: close\r\n\r\n".encode()
         )
         wrong_host = server.send_raw(
-            f"GET /?q={MARKER} HTTP/1.1\r\nHost: {MARKER}.example\r\nX-Forwarded-Proto: https\r\n\r\n".encode()
+            f"GET /en/?q={MARKER} HTTP/1.1\r\nHost: {MARKER}.example\r\nX-Forwarded-Proto: https\r\n\r\n".encode()
         )
         bad_header = server.send_raw(
-            f"GET /search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MARKER}\r\n\r\n".encode()
+            f"GET /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MARKER}\r\n\r\n".encode()
         )
         not_http = server.send_raw(f"\x16\x03\x01 {MARKER} not http at all\r\n\r\n".encode())
     finally:
@@ -242,7 +242,7 @@ def test_a_failing_page_is_logged_without_query_string_or_client_address(site, t
     _, environment = site
     server = Server(tmp_path, {**environment, "DATABASE_URL": unreachable_database(), "WEB_CONCURRENCY": "1"})
     try:
-        failing, failing_html = server.get(f"/search/?q={MARKER}")
+        failing, failing_html = server.get(f"/en/search/?q={MARKER}")
         health, _ = server.get(f"/healthz?{MARKER}")
     finally:
         server.stop()
@@ -251,7 +251,7 @@ def test_a_failing_page_is_logged_without_query_string_or_client_address(site, t
     assert b"Something went wrong" in failing_html
     assert health.status == 503
     written = everything_written(tmp_path)
-    assert b"Internal Server Error: /search/" in written  # the failure is logged ...
+    assert b"Internal Server Error: /en/search/" in written  # the failure is logged ...
     for secret in (MARKER, VISITOR_ADDRESS, PROXY_ADDRESS):  # ... without the visitor
         assert secret.encode() not in written, secret
 
@@ -261,12 +261,12 @@ def test_an_access_log_turned_on_by_an_operator_still_leaves_out_query_and_addre
     server = Server(tmp_path, {**environment, "ACCESS_LOG": "-", "WEB_CONCURRENCY": "1"})
     try:
         server.get(f"/{PATH_MARKER}/?q={MARKER}")
-        server.get(f"/search/?q={MARKER}")
+        server.get(f"/en/search/?q={MARKER}")
     finally:
         server.stop()
 
     access_log = server.stdout.read_bytes()
     assert f'"GET /{PATH_MARKER}/" 404'.encode() in access_log
-    assert b'"GET /search/" 200' in access_log
+    assert b'"GET /en/search/" 200' in access_log
     for secret in (MARKER, VISITOR_ADDRESS, PROXY_ADDRESS):
         assert secret.encode() not in access_log, secret
