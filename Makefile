@@ -10,7 +10,7 @@ LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" \
 	DJANGO_HTTPS="$${DJANGO_HTTPS:-false}"
 MANAGE = $(LOCAL_ENV) $(BIN)/python manage.py
 
-.PHONY: setup run test lint format lock clean manage
+.PHONY: setup run test test-browser lint format lock messages clean manage
 
 setup: $(INSTALLED)
 
@@ -38,6 +38,10 @@ manage: setup var/secret-key
 test: setup
 	$(BIN)/pytest
 
+# Journeys and accessibility checks in a real, headless Chromium (Debian's: apt-get install chromium).
+test-browser: setup
+	$(BIN)/pytest browser_tests
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,6 +55,15 @@ format: setup
 lock: setup
 	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe base.in -o base.txt
 	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe dev.in -o dev.txt
+
+# After changing text in templates or code: collect the messages, fill in the Bokmål ones in
+# locale/nb/LC_MESSAGES/django.po, then run this again to compile. English is the source language,
+# so the English catalogue repeats each message (msgen, from GNU gettext).
+messages: setup
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages --locale nb --locale en --no-obsolete --ignore ".venv/*" --ignore "var/*" \
+		--ignore "browser_tests/*" --ignore "tests/*" --ignore "bench/*" --ignore "scripts/*"
+	msgen --no-wrap --output-file locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
+	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages --locale nb --locale en --ignore ".venv/*"
 
 clean:
 	rm -rf $(VENV) var/static

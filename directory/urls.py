@@ -12,6 +12,7 @@ urlpatterns = [
     path("supporters/<int:pk>/vcard/", views.supporter_vcard_download, name="supporter_vcard"),
     path("about/", views.about, name="about"),
     path("privacy/", views.privacy, name="privacy"),
+    path("accessibility/", views.accessibility, name="accessibility"),
     # The logged-in supporter's own listing; no id in the address.
     path("my/", listing_views.my_listing, name="my_listing"),
     path("my/confirm/", listing_views.my_listing_confirm, name="my_listing_confirm"),

@@ -110,6 +110,11 @@ def about(request):
 
 
 @require_safe
+def accessibility(request):
+    return render(request, "directory/accessibility.html")
+
+
+@require_safe
 def privacy(request):
     # The page names the cookies the logged-in area really sets, read from the settings that name them.
     cookies = [

@@ -503,7 +503,7 @@ def test_the_no_public_contact_message_is_shown_by_the_contact_fields(logged_in,
     html = response.content.decode()
     contact = re.search(r'<fieldset class="group" id="contact".*?</fieldset>', html, re.S).group(0)
     assert 'aria-describedby="contact_helptext contact_error"' in contact
-    assert '<ul class="errorlist" id="contact_error"><li>Tick “show publicly”' in contact
+    assert re.search(r'<ul class="[^"]*errorlist[^"]*"[^>]* id="contact_error"><li>Tick “show publicly”', contact)
 
 
 def test_the_preview_shows_the_stored_listing_not_the_refused_one(logged_in, supporter):
