@@ -58,8 +58,9 @@ lock: setup
 
 # After changing text in templates or code: collect the messages, fill in the Bokmål ones in
 # locale/nb/LC_MESSAGES/django.po, then run this again to compile. English is the source language,
-# so the English catalogue repeats each message (msgen, from GNU gettext).
+# so the English catalogue is made afresh each time and repeats each message (msgen, from GNU gettext).
 messages: setup
+	rm -f locale/en/LC_MESSAGES/django.po
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages --locale nb --locale en --no-obsolete --ignore ".venv/*" --ignore "var/*" \
 		--ignore "browser_tests/*" --ignore "tests/*" --ignore "bench/*" --ignore "scripts/*"
 	msgen --no-wrap --output-file locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po

@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin as BaseStaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
@@ -34,9 +36,9 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
     readonly_fields = ["is_staff", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Person", {"fields": ["name", "language"]}),
-        ("Staff role", {"fields": ["role", "counties", "is_active", "is_staff", "is_superuser"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (gettext_lazy("Person"), {"fields": ["name", "language"]}),
+        (gettext_lazy("Staff role"), {"fields": ["role", "counties", "is_active", "is_staff", "is_superuser"]}),
+        (gettext_lazy("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
@@ -49,7 +51,7 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
             return self.readonly_fields
         return [*self.readonly_fields, "is_superuser"]
 
-    @admin.action(description="Send an invitation to set a password", permissions=["change"])
+    @admin.action(description=gettext_lazy("Send an invitation to set a password"), permissions=["change"])
     def send_invitation(self, request, queryset):
         sent = 0
         for user in queryset.filter(is_active=True):
@@ -57,8 +59,13 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
                 invitation_send(user=user, invited_by=request.user)
                 sent += 1
             except OSError as error:
-                self.message_user(request, f"No e-mail could be sent to {user.email}: {error}", messages.ERROR)
-        self.message_user(request, f"{sent} invitation(s) sent.", messages.SUCCESS if sent else messages.WARNING)
+                self.message_user(
+                    request,
+                    _("No e-mail could be sent to %(name)s: %(error)s") % {"name": user.email, "error": error},
+                    messages.ERROR,
+                )
+        message = ngettext("%(count)d invitation sent.", "%(count)d invitations sent.", sent) % {"count": sent}
+        self.message_user(request, message, messages.SUCCESS if sent else messages.WARNING)
 
 
 @admin.register(Invitation)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 def has_nul_character(request):
@@ -16,8 +17,8 @@ def has_nul_character(request):
 class VerifiedAdminSite(admin.AdminSite):
     """The admin for active staff who have logged in with their second factor; logging in happens in accounts."""
 
-    site_header = "Peer supporter directory"
-    site_title = "Peer supporter directory"
+    site_header = _("Peer supporter directory")
+    site_title = _("Peer supporter directory")
 
     def has_permission(self, request):
         return super().has_permission(request) and request.user.is_verified()

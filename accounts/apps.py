@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     default = True
     name = "accounts"
-    verbose_name = "Accounts"
+    verbose_name = _("Accounts")
 
 
 class AdminConfig(admin_apps.AdminConfig):

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
 
 from accounts.emails import email_send
 from accounts.models import User
@@ -8,7 +9,7 @@ from accounts.models import User
 
 class LoginForm(auth_forms.AuthenticationForm):
     username = auth_forms.UsernameField(
-        label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("E-mail address"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
 
 
@@ -21,9 +22,9 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 class OneTimeCodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=20,
-        help_text="The six digits your authenticator app shows, or one of your recovery codes.",
+        help_text=_("The six digits your authenticator app shows, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
     )
 
@@ -37,7 +38,7 @@ class UniqueEmailMixin:
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"])
         if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another account already uses this e-mail address.")
+            raise forms.ValidationError(_("Another account already uses this e-mail address."))
         return email
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager):
@@ -30,9 +31,9 @@ class UserManager(BaseUserManager):
 
 
 class StaffRole(models.TextChoices):
-    NONE = "", "No staff role"
-    ADMINISTRATOR = "administrator", "National administrator"
-    COORDINATOR = "coordinator", "County coordinator"
+    NONE = "", _("No staff role")
+    ADMINISTRATOR = "administrator", _("National administrator")
+    COORDINATOR = "coordinator", _("County coordinator")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -44,18 +45,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     Role = StaffRole
 
-    email = models.EmailField("e-mail address", unique=True)
-    name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
     language = models.CharField(
-        max_length=2, choices=Language, default=Language.NB, help_text="The language of e-mails to this person."
+        _("language"),
+        max_length=2,
+        choices=Language,
+        default=Language.NB,
+        help_text=_("The language of e-mails to this person."),
     )
-    role = models.CharField(max_length=20, choices=StaffRole, blank=True, default=StaffRole.NONE)
+    role = models.CharField(_("staff role"), max_length=20, choices=StaffRole, blank=True, default=StaffRole.NONE)
     counties = models.ManyToManyField(
-        "counties.County", blank=True, related_name="coordinators", help_text="The counties a coordinator maintains."
+        "counties.County",
+        blank=True,
+        related_name="coordinators",
+        verbose_name=_("counties"),
+        help_text=_("The counties a coordinator maintains."),
     )
-    is_staff = models.BooleanField(default=False, help_text="May log in to the admin: kept in step with the role.")
-    is_active = models.BooleanField(default=True)
-    date_joined = models.DateTimeField(default=timezone.now)
+    is_staff = models.BooleanField(
+        _("staff status"), default=False, help_text=_("May log in to the admin: kept in step with the role.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     objects = UserManager()
 
@@ -64,6 +75,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
             models.CheckConstraint(condition=models.Q(role__in=StaffRole.values), name="accounts_user_role_valid"),
@@ -103,18 +116,25 @@ class InvitationQuerySet(models.QuerySet):
 class Invitation(models.Model):
     """A one-time link to set a password, sent to a supporter (or staff member) by e-mail."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("account"))
     token_digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
     invited_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations_sent"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations_sent",
+        verbose_name=_("invited by"),
     )
 
     objects = InvitationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -123,7 +143,7 @@ class Invitation(models.Model):
         ]
 
     def __str__(self):
-        return f"Invitation for {self.user}"
+        return _("Invitation for %(account)s") % {"account": self.user}
 
     @classmethod
     def issue(cls, *, user, invited_by=None, now=None):

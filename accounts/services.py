@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.emails import email_user
 from accounts.models import Invitation, User
@@ -22,17 +23,19 @@ def invitation_send(*, user, invited_by=None):
 def supporter_invite(*, supporter, invited_by=None, language=None):
     """Give the supporter an account (if they have none) and e-mail them an invitation to it, all or nothing."""
     if not supporter.email:
-        raise InvitationError(f"{supporter} has no e-mail address to send an invitation to.")
+        raise InvitationError(
+            _("%(supporter)s has no e-mail address to send an invitation to.") % {"supporter": supporter}
+        )
     with transaction.atomic():
         user = supporter.account
         if user is None:
             if User.objects.filter(email__iexact=supporter.email).exists():
-                raise InvitationError(f"Another account already uses {supporter.email}.")
+                raise InvitationError(_("Another account already uses %(email)s.") % {"email": supporter.email})
             user = User.objects.create_user(supporter.email, password=None, name=supporter.name)
             supporter.account = user
             supporter.save(update_fields=["account"])
         if not user.is_active:
-            raise InvitationError(f"The account of {supporter} is deactivated.")
+            raise InvitationError(_("The account of %(supporter)s is deactivated.") % {"supporter": supporter})
         if language:
             user.language = language
             user.save(update_fields=["language"])

@@ -10,6 +10,9 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
@@ -64,7 +67,7 @@ def invitation_accept(request, token):
             # Every invitation of this account is spent once a password is set.
             Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Your password is set. Welcome!")
+        messages.success(request, _("Your password is set. Welcome!"))
         return redirect("accounts:home")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invited": invitation.user})
 
@@ -85,7 +88,9 @@ def two_factor_setup(request):
     user = request.user
     if has_second_factor(user):
         return redirect("accounts:two_factor")
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": "Authenticator app"})
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": "Authenticator app"}
+    )
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
@@ -94,8 +99,10 @@ def two_factor_setup(request):
             otp_login(request, device)
             request.session["new_recovery_codes"] = recovery_codes_issue(user)
             return redirect("accounts:recovery_codes")
-        form.add_error("code", "That code did not match. Check the time on your phone and try the newest code.")
-    qr_code = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#1a1a1a", light="#ffffff")
+        form.add_error("code", _("That code did not match. Check the time on your phone and try the newest code."))
+    qr_code = segno.make(device.config_url, error="m").svg_inline(
+        scale=4, dark="#1a1a1a", light="#ffffff", svgclass="qr-code", omitsize=True
+    )
     return render(
         request,
         "accounts/two_factor_setup.html",
@@ -107,6 +114,13 @@ def device_secret(device):
     """The secret in the grouped base32 form authenticator apps accept when typed in."""
     text = b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def safe_next(request):
+    """The page to go on to after the second factor, if it is on this site (never a link to elsewhere)."""
+    target = request.GET.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    return target if allowed else None
 
 
 @login_required
@@ -121,9 +135,14 @@ def two_factor_verify(request):
             otp_login(request, device)
             if isinstance(device, StaticDevice):
                 remaining = device.token_set.count()
-                messages.warning(request, f"You used a recovery code; {remaining} are left.")
-            return redirect(request.GET.get("next") or "accounts:home")
-        form.add_error("code", "That code is not right, or it has been used already.")
+                message = ngettext(
+                    "You used a recovery code; %(remaining)d is left.",
+                    "You used a recovery code; %(remaining)d are left.",
+                    remaining,
+                )
+                messages.warning(request, message % {"remaining": remaining})
+            return redirect(safe_next(request) or "accounts:home")
+        form.add_error("code", _("That code is not right, or it has been used already."))
     return render(request, "accounts/two_factor_verify.html", {"form": form})
 
 

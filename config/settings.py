@@ -148,8 +148,9 @@ STORAGES = {
 WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 # Security headers. The promise: visitors leave no trail to the sites they go on to, and the pages load
-# nothing from anywhere else.
-SECURE_REFERRER_POLICY = "no-referrer"
+# nothing from anywhere else. "same-origin", not "no-referrer": with no-referrer, browsers send "Origin: null"
+# with a form, which the CSRF check must refuse; same-origin still sends nothing to any other site.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -157,7 +158,8 @@ SECURE_CSP = {
     "default-src": [CSP.NONE],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF],
+    # data: for the design system's icons, which are SVG images written into its stylesheet.
+    "img-src": [CSP.SELF, "data:"],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "form-action": [CSP.SELF],

@@ -7,6 +7,7 @@ from config import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", include("directory.api_urls")),
     # Every page for people lives under its language: /nb/... and /en/...; "/" sends the visitor to one of them.
     *i18n_patterns(
         path("accounts/", include("accounts.urls")),

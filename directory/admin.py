@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import counties_in_scope, municipalities_in_scope, supporters_in_scope
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedModelAdmin, administrators, roster_staff
@@ -33,16 +35,20 @@ class LanguageAdmin(ScopedModelAdmin):
 class CountyFilter(admin.RelatedFieldListFilter):
     """Offers only the counties the user maintains."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = gettext_lazy("county")
+
     def field_choices(self, field, request, model_admin):
         return [(county.pk, str(county)) for county in counties_in_scope(request.user)]
 
 
 class TrainingDueFilter(admin.SimpleListFilter):
-    title = "training"
+    title = gettext_lazy("training")
     parameter_name = "training"
 
     def lookups(self, request, model_admin):
-        return [("due", "Training due"), ("current", "Trained in time")]
+        return [("due", _("Training due")), ("current", _("Trained in time"))]
 
     def queryset(self, request, queryset):
         due = PeerSupporter.objects.training_due(timezone.localdate()).values("pk")
@@ -54,11 +60,12 @@ class TrainingDueFilter(admin.SimpleListFilter):
 
 
 class NotConfirmedFilter(admin.SimpleListFilter):
-    title = "details confirmed"
+    title = gettext_lazy("details confirmed")
     parameter_name = "confirmed"
 
     def lookups(self, request, model_admin):
-        return [("stale", f"Not confirmed for {settings.CONFIRMATION_MAX_AGE_DAYS} days")]
+        days = settings.CONFIRMATION_MAX_AGE_DAYS
+        return [("stale", _("Not confirmed for %(days)d days") % {"days": days})]
 
     def queryset(self, request, queryset):
         if self.value() == "stale":
@@ -67,7 +74,9 @@ class NotConfirmedFilter(admin.SimpleListFilter):
 
 
 class TrainingMeetingChoiceForm(forms.Form):
-    meeting = forms.ModelChoiceField(TrainingMeeting.objects.all(), label="Training meeting", empty_label=None)
+    meeting = forms.ModelChoiceField(
+        TrainingMeeting.objects.all(), label=gettext_lazy("Training meeting"), empty_label=None
+    )
 
 
 @admin.register(PeerSupporter)
@@ -106,16 +115,16 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
     filter_horizontal = ["specialties", "languages"]
     readonly_fields = ["created_at", "updated_at", "last_training", "training_due"]
     fieldsets = [
-        ("Person", {"fields": ["name", "title", "specialties", "languages", "version"]}),
-        ("Place", {"fields": ["municipality", "town"]}),
-        ("Contact", {"fields": [("phone", "show_phone"), ("email", "show_email")]}),
+        (gettext_lazy("Person"), {"fields": ["name", "title", "specialties", "languages", "version"]}),
+        (gettext_lazy("Place"), {"fields": ["municipality", "town"]}),
+        (gettext_lazy("Contact"), {"fields": [("phone", "show_phone"), ("email", "show_email")]}),
         (
-            "Meeting",
+            gettext_lazy("Meeting"),
             {"fields": [("meets_in_person", "meets_by_phone", "meets_by_video"), ("evenings", "weekends"), "note"]},
         ),
-        ("Availability", {"fields": [("availability", "availability_until"), "last_confirmed"]}),
-        ("Training", {"fields": [("last_training", "training_due")]}),
-        ("Roster", {"fields": ["listed", "appointed", "account", ("created_at", "updated_at")]}),
+        (gettext_lazy("Availability"), {"fields": [("availability", "availability_until"), "last_confirmed"]}),
+        (gettext_lazy("Training"), {"fields": [("last_training", "training_due")]}),
+        (gettext_lazy("Roster"), {"fields": ["listed", "appointed", "account", ("created_at", "updated_at")]}),
     ]
 
     actions = ["list_supporters", "unlist_supporters", "record_attendance", "send_invitation", "retire"]
@@ -153,25 +162,25 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
             kwargs["queryset"] = municipalities_in_scope(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(ordering="municipality__county__number")
+    @admin.display(description=gettext_lazy("county"), ordering="municipality__county__number")
     def county(self, supporter):
         return supporter.county
 
-    @admin.display(description="last training", ordering="last_training_date")
+    @admin.display(description=gettext_lazy("last training"), ordering="last_training_date")
     def last_training(self, supporter):
-        return getattr(supporter, "last_training_date", None) or "never"
+        return getattr(supporter, "last_training_date", None) or _("never")
 
-    @admin.display(description="training due", boolean=True, ordering="training_is_due")
+    @admin.display(description=gettext_lazy("training due"), boolean=True, ordering="training_is_due")
     def training_due(self, supporter):
         if supporter.pk is None:
             return None
         return getattr(supporter, "training_is_due", None)
 
-    @admin.action(description="List in the public directory", permissions=["change"])
+    @admin.action(description=gettext_lazy("List in the public directory"), permissions=["change"])
     def list_supporters(self, request, queryset):
         self.set_listed(request, queryset, listed=True)
 
-    @admin.action(description="Unlist from the public directory", permissions=["change"])
+    @admin.action(description=gettext_lazy("Unlist from the public directory"), permissions=["change"])
     def unlist_supporters(self, request, queryset):
         self.set_listed(request, queryset, listed=False)
 
@@ -183,14 +192,22 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
             try:
                 supporter.full_clean()
             except ValidationError as error:
-                self.message_user(request, f"{supporter} was not listed: {' '.join(error.messages)}", messages.ERROR)
+                message = _("%(supporter)s was not listed: %(reason)s")
+                if not listed:
+                    message = _("%(supporter)s was not unlisted: %(reason)s")
+                self.message_user(
+                    request, message % {"supporter": supporter, "reason": " ".join(error.messages)}, messages.ERROR
+                )
                 continue
             supporter.save(update_fields=["listed", "updated_at"])
             done += 1
-        verb = "listed" if listed else "unlisted"
-        self.message_user(request, f"{done} supporter(s) {verb}.", messages.SUCCESS if done else messages.WARNING)
+        if listed:
+            message = ngettext("%(count)d supporter listed.", "%(count)d supporters listed.", done)
+        else:
+            message = ngettext("%(count)d supporter unlisted.", "%(count)d supporters unlisted.", done)
+        self.message_user(request, message % {"count": done}, messages.SUCCESS if done else messages.WARNING)
 
-    @admin.action(description="Record attendance at a training meeting", permissions=["change"])
+    @admin.action(description=gettext_lazy("Record attendance at a training meeting"), permissions=["change"])
     def record_attendance(self, request, queryset):
         form = TrainingMeetingChoiceForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -199,18 +216,22 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
             for supporter in queryset:
                 created += Attendance.objects.get_or_create(meeting=meeting, supporter=supporter)[1]
             already = queryset.count() - created
-            self.message_user(
-                request,
-                f"Attendance at {meeting} recorded for {created} supporter(s); {already} already recorded.",
-                messages.SUCCESS,
-            )
+            message = ngettext(
+                "Attendance at %(meeting)s recorded for %(count)d supporter",
+                "Attendance at %(meeting)s recorded for %(count)d supporters",
+                created,
+            ) % {"meeting": meeting, "count": created}
+            message += "; " + ngettext(
+                "%(count)d was already recorded.", "%(count)d were already recorded.", already
+            ) % {"count": already}
+            self.message_user(request, message, messages.SUCCESS)
             return None
         return TemplateResponse(
             request,
             "admin/directory/peersupporter/record_attendance.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Record attendance at a training meeting",
+                "title": _("Record attendance at a training meeting"),
                 "opts": self.model._meta,
                 "form": form,
                 "supporters": queryset,
@@ -218,7 +239,7 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
             },
         )
 
-    @admin.action(description="Send an account invitation", permissions=["change"])
+    @admin.action(description=gettext_lazy("Send an account invitation"), permissions=["change"])
     def send_invitation(self, request, queryset):
         sent = 0
         for supporter in queryset.select_related("account"):
@@ -228,13 +249,19 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
             except InvitationError as error:
                 self.message_user(request, str(error), messages.WARNING)
             except OSError as error:
-                self.message_user(request, f"No e-mail could be sent to {supporter}: {error}", messages.ERROR)
-        self.message_user(request, f"{sent} invitation(s) sent.", messages.SUCCESS if sent else messages.WARNING)
+                self.message_user(
+                    request,
+                    _("No e-mail could be sent to %(name)s: %(error)s") % {"name": supporter, "error": error},
+                    messages.ERROR,
+                )
+        message = ngettext("%(count)d invitation sent.", "%(count)d invitations sent.", sent) % {"count": sent}
+        self.message_user(request, message, messages.SUCCESS if sent else messages.WARNING)
 
-    @admin.action(description="Retire: unlist and deactivate the account", permissions=["change"])
+    @admin.action(description=gettext_lazy("Retire: unlist and deactivate the account"), permissions=["change"])
     def retire(self, request, queryset):
         retired = 0
         for supporter in queryset:
             supporter_retire(supporter=supporter)
             retired += 1
-        self.message_user(request, f"{retired} supporter(s) retired.", messages.SUCCESS)
+        message = ngettext("%(count)d supporter retired.", "%(count)d supporters retired.", retired)
+        self.message_user(request, message % {"count": retired}, messages.SUCCESS)

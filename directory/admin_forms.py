@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.access import municipalities_in_scope
 
@@ -23,13 +24,13 @@ def field_digest(instance, field):
 def field_display(instance, field):
     """A field's value as a person reads it, for the message naming what a colleague changed."""
     if field.many_to_many:
-        return ", ".join(str(item) for item in getattr(instance, field.name).all()) or "none"
+        return ", ".join(str(item) for item in getattr(instance, field.name).all()) or _("none")
     if field.choices:
-        return str(getattr(instance, f"get_{field.name}_display")()) or "none"
+        return str(getattr(instance, f"get_{field.name}_display")()) or _("none")
     value = getattr(instance, field.name)
     if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value) if value not in (None, "") else "empty"
+        return _("yes") if value else _("no")
+    return str(value) if value not in (None, "") else _("empty")
 
 
 class ConcurrentEditForm(forms.ModelForm):
@@ -82,17 +83,21 @@ class ConcurrentEditForm(forms.ModelForm):
         self.data[self.add_prefix("version")] = json.dumps(current)
         if not changed:
             raise ValidationError(
-                "This form was not opened from the current record. Check the values below and save again.",
+                _("This form was not opened from the current record. Check the values below and save again."),
                 code="stale",
             )
         changes = "; ".join(
-            f"{self.fields[field.name].label or field.verbose_name} is now “{field_display(stored, field)}”"
+            _("%(field)s is now “%(value)s”")
+            % {"field": self.fields[field.name].label or field.verbose_name, "value": field_display(stored, field)}
             for field in changed
         )
         raise ValidationError(
-            f"Someone else saved this record after you opened it, and nothing of yours was saved. "
-            f"They changed: {changes}. Save again to replace their values with yours, "
-            f"or reopen the record to start from theirs.",
+            _(
+                "Someone else saved this record after you opened it, and nothing of yours was saved. "
+                "They changed: %(changes)s. Save again to replace their values with yours, "
+                "or reopen the record to start from theirs."
+            )
+            % {"changes": changes},
             code="concurrent_edit",
         )
 
@@ -105,5 +110,5 @@ class PeerSupporterAdminForm(ConcurrentEditForm):
     def clean_municipality(self):
         municipality = self.cleaned_data.get("municipality")
         if municipality and not municipalities_in_scope(self.user).filter(pk=municipality.pk).exists():
-            raise ValidationError("You can only place supporters in a county you maintain.", code="out_of_scope")
+            raise ValidationError(_("You can only place supporters in a county you maintain."), code="out_of_scope")
         return municipality

@@ -3,6 +3,8 @@ import functools
 import django_filters
 from django import forms
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from counties.models import County, Municipality
 from counties.text import norwegian_sort_key
@@ -11,7 +13,7 @@ from directory.models import Language, PeerSupporter, Specialty
 
 def county_choices():
     counties = sorted(County.objects.filter(active=True), key=lambda county: norwegian_sort_key(county.name))
-    return [("", "All counties")] + [(county.number, county.name) for county in counties]
+    return [("", _("All counties"))] + [(county.number, county.name) for county in counties]
 
 
 def municipality_choices():
@@ -19,7 +21,7 @@ def municipality_choices():
     groups = {}
     for municipality in Municipality.objects.filter(county__active=True).select_related("county"):
         groups.setdefault(municipality.county, []).append(municipality)
-    return [("", "Any (no distance order)")] + [
+    return [("", _("Any (no distance order)"))] + [
         (
             county.name,
             [(place.number, place.name) for place in sorted(places, key=lambda m: norwegian_sort_key(m.name))],
@@ -36,50 +38,58 @@ class SupporterFilter(django_filters.FilterSet):
     """The public search: several values within one filter mean OR, different filters mean AND."""
 
     q = django_filters.CharFilter(
-        label="Name, place or specialty",
+        label=_("Name, place or specialty"),
         method="filter_text",
         max_length=100,
-        error_messages={"max_length": "The search text can be at most %(limit_value)d characters."},
+        error_messages={"max_length": _("The search text can be at most %(limit_value)d characters.")},
     )
     county = django_filters.ModelChoiceFilter(
+        label=_("County"),
         queryset=County.objects.filter(active=True),
         to_field_name="number",
         method="filter_county",
-        error_messages={"invalid_choice": "There is no county “%(value)s”."},
+        error_messages={"invalid_choice": _("There is no county “%(value)s”.")},
     )
     municipality = django_filters.ModelChoiceFilter(
-        label="Nearest to municipality",
+        label=_("Nearest to municipality"),
+        help_text=_("The closest supporters come first, with the distance shown."),
         queryset=Municipality.objects.filter(county__active=True),
         to_field_name="number",
         method="order_by_distance",
-        error_messages={"invalid_choice": "There is no municipality “%(value)s”."},
+        error_messages={"invalid_choice": _("There is no municipality “%(value)s”.")},
     )
     specialty = django_filters.ModelMultipleChoiceFilter(
+        label=_("Specialty"),
         queryset=Specialty.objects.all(),
         to_field_name="slug",
         method="filter_specialty",
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "There is no specialty “%(value)s”."},
+        error_messages={"invalid_choice": _("There is no specialty “%(value)s”.")},
     )
     mode = django_filters.MultipleChoiceFilter(
-        label="Meeting mode",
+        label=_("Meeting mode"),
         choices=PeerSupporter.Mode.choices,
         method="filter_mode",
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "There is no meeting mode “%(value)s”."},
+        error_messages={"invalid_choice": _("There is no meeting mode “%(value)s”.")},
     )
     language = django_filters.ModelMultipleChoiceFilter(
+        label=_("Language"),
         queryset=Language.objects.all(),
         to_field_name="code",
         method="filter_language",
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "There is no language “%(value)s”."},
+        error_messages={"invalid_choice": _("There is no language “%(value)s”.")},
     )
     open = django_filters.BooleanFilter(
-        label="Open to new contacts now", method="filter_open", widget=forms.CheckboxInput
+        label=_("Open to new contacts now"), method="filter_open", widget=forms.CheckboxInput
     )
-    evenings = django_filters.BooleanFilter(label="Evenings", method="filter_flag", widget=forms.CheckboxInput)
-    weekends = django_filters.BooleanFilter(label="Weekends", method="filter_flag", widget=forms.CheckboxInput)
+    evenings = django_filters.BooleanFilter(
+        label=_("Can meet on evenings"), method="filter_flag", widget=forms.CheckboxInput
+    )
+    weekends = django_filters.BooleanFilter(
+        label=_("Can meet on weekends"), method="filter_flag", widget=forms.CheckboxInput
+    )
 
     class Meta:
         model = PeerSupporter
@@ -91,6 +101,10 @@ class SupporterFilter(django_filters.FilterSet):
         # Choices in Norwegian alphabetical order, fetched once, and only if the form is drawn.
         self.form.fields["county"].widget.choices = functools.cache(county_choices)
         self.form.fields["municipality"].widget.choices = functools.cache(municipality_choices)
+        # Specialties and languages in the alphabetical order of the page's language.
+        name = "name_en" if (get_language() or "").startswith("en") else "name_nb"
+        for field in ("specialty", "language"):
+            self.form.fields[field].queryset = self.form.fields[field].queryset.order_by(name)
 
     def filter_text(self, queryset, name, value):
         return queryset.matching_text(value) if value else queryset

@@ -2,6 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.utils import ErrorList
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as N_
 
 from counties.models import Municipality
 from directory.filters import municipality_choices
@@ -11,20 +14,21 @@ CONTACT_FIELDS = ("phone", "show_phone", "email", "show_email")
 MODE_FIELDS = tuple(mode.field_name for mode in PeerSupporter.Mode)
 AVAILABILITY_FIELDS = ("availability", "availability_until")
 
-NO_CONTACT_GIVEN = (
+# Marked for translation here and translated where they are raised, in the language of the request.
+NO_CONTACT_GIVEN = N_(
     "Give a phone number or an e-mail address, and tick “show publicly” for it: "
     "while you are listed, doctors need at least one way to reach you."
 )
-NO_CONTACT_SHOWN = (
+NO_CONTACT_SHOWN = N_(
     "Tick “show publicly” for your phone number or your e-mail address: "
     "while you are listed, doctors need at least one way to reach you."
 )
-NO_MEETING_MODE = "Tick at least one way to meet: while you are listed, doctors need to know how you can meet."
-UNTIL_WITH_OPEN = (
+NO_MEETING_MODE = N_("Tick at least one way to meet: while you are listed, doctors need to know how you can meet.")
+UNTIL_WITH_OPEN = N_(
     "An end date only applies to “paused” or “few places left”. "
     "Leave the date empty, or choose one of those two statuses."
 )
-UNTIL_IN_THE_PAST = "The end date has passed. Choose today or a later date, or leave it empty."
+UNTIL_IN_THE_PAST = N_("The end date has passed. Choose today or a later date, or leave it empty.")
 
 
 class NoteField(forms.CharField):
@@ -62,54 +66,56 @@ class ListingForm(forms.ModelForm):
         ]
         field_classes = {"note": NoteField}
         labels = {
-            "availability": "Status",
-            "availability_until": "Until (optional)",
-            "meets_in_person": "In person",
-            "meets_by_phone": "By phone",
-            "meets_by_video": "By video",
-            "evenings": "I can meet on evenings",
-            "weekends": "I can meet on weekends",
-            "languages": "Languages you can hold a conversation in",
-            "phone": "Phone number",
-            "show_phone": "Show my phone number publicly",
-            "email": "E-mail address",
-            "show_email": "Show my e-mail address publicly",
-            "municipality": "Municipality",
-            "town": "Town or place (optional)",
-            "note": "A few words to doctors (optional)",
+            "availability": gettext_lazy("Status"),
+            "availability_until": gettext_lazy("Until (optional)"),
+            "meets_in_person": gettext_lazy("In person"),
+            "meets_by_phone": gettext_lazy("By phone"),
+            "meets_by_video": gettext_lazy("By video"),
+            "evenings": gettext_lazy("I can meet on evenings"),
+            "weekends": gettext_lazy("I can meet on weekends"),
+            "languages": gettext_lazy("Languages you can hold a conversation in"),
+            "phone": gettext_lazy("Phone number"),
+            "show_phone": gettext_lazy("Show my phone number publicly"),
+            "email": gettext_lazy("E-mail address"),
+            "show_email": gettext_lazy("Show my e-mail address publicly"),
+            "municipality": gettext_lazy("Municipality"),
+            "town": gettext_lazy("Town or place (optional)"),
+            "note": gettext_lazy("A few words to doctors (optional)"),
         }
         help_texts = {
-            "availability_until": (
+            "availability_until": gettext_lazy(
                 "Only for “paused” or “few places left”: the last day of that status. "
                 "From the day after, your listing shows as open again on its own. "
                 "Leave empty to keep the status until you change it."
             ),
-            "phone": "Such as 22 12 34 56, or with a country code, such as +46 8 123 456 78.",
-            "town": "If it is not the municipality's own name.",
-            "note": (
-                f"Plain text, at most {NOTE_MAX_LENGTH} characters. Shown on your profile page. "
-                "Do not write anything about the doctors you talk to."
-            ),
+            "phone": gettext_lazy("Such as 22 12 34 56, or with a country code, such as +46 8 123 456 78."),
+            "town": gettext_lazy("If it is not the municipality's own name."),
+            # "note": set in __init__, since it names the length limit.
         }
         widgets = {
             "availability": forms.RadioSelect,
             "availability_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "town": forms.TextInput(attrs={"autocomplete": "address-level2"}),
             "languages": forms.CheckboxSelectMultiple,
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
             "note": forms.Textarea(attrs={"rows": 5}),
         }
         error_messages = {
             "note": {
-                "max_length": "The note can be at most %(limit_value)d characters; it has %(show_value)d.",
+                "max_length": gettext_lazy(
+                    "The note can be at most %(limit_value)d characters; it has %(show_value)d."
+                ),
             },
             "phone": {
-                "invalid": "This is not a phone number we recognise. Write it as 22 12 34 56, or with a country "
-                "code, such as +46 8 123 456 78.",
+                "invalid": gettext_lazy(
+                    "This is not a phone number we recognise. Write it as 22 12 34 56, or with a country "
+                    "code, such as +46 8 123 456 78."
+                ),
             },
-            "email": {"invalid": "Write the e-mail address in full, such as kari@example.org."},
-            "availability_until": {"invalid": "Write the date as year-month-day, such as 2026-12-31."},
-            "municipality": {"invalid_choice": "Choose a municipality from the list."},
-            "languages": {"invalid_choice": "Choose languages from the list."},
+            "email": {"invalid": gettext_lazy("Write the e-mail address in full, such as kari@example.org.")},
+            "availability_until": {"invalid": gettext_lazy("Write the date as year-month-day, such as 2026-12-31.")},
+            "municipality": {"invalid_choice": gettext_lazy("Choose a municipality from the list.")},
+            "languages": {"invalid_choice": gettext_lazy("Choose languages from the list.")},
         }
 
     def __init__(self, *args, today, **kwargs):
@@ -123,6 +129,12 @@ class ListingForm(forms.ModelForm):
         self.initial["availability"] = listing.availability_on(today)
         self.initial["availability_until"] = listing.until_on(today)
 
+        self.fields["note"].help_text = _(
+            "Plain text, at most %(limit)d characters. Shown on your profile page. "
+            "Do not write anything about the doctors you talk to."
+        ) % {"limit": NOTE_MAX_LENGTH}
+        self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
+
         self.fields["languages"].queryset = Language.objects.all()
         self.fields["languages"].to_field_name = "code"
         self.fields["languages"].required = False
@@ -132,7 +144,7 @@ class ListingForm(forms.ModelForm):
         municipality.queryset = Municipality.objects.filter(
             Q(county__active=True) | Q(pk=listing.municipality_id)
         ).select_related("county")
-        choices = [("", "Choose a municipality"), *municipality_choices()[1:]]
+        choices = [("", _("Choose a municipality")), *municipality_choices()[1:]]
         if listing.municipality_id and not listing.municipality.county.active:
             # A county merged away is not offered to anyone, but the supporter's own place stays valid.
             choices.append((listing.municipality.county.name, [(listing.municipality.number, listing.municipality)]))
@@ -155,13 +167,13 @@ class ListingForm(forms.ModelForm):
     def clean_availability_until(self):
         until = self.cleaned_data["availability_until"]
         if until and until < self.today:
-            raise ValidationError(UNTIL_IN_THE_PAST, code="until_in_the_past")
+            raise ValidationError(_(UNTIL_IN_THE_PAST), code="until_in_the_past")
         return until
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("availability") == Availability.OPEN and cleaned.get("availability_until"):
-            self.add_error("availability_until", ValidationError(UNTIL_WITH_OPEN, code="until_with_open"))
+            self.add_error("availability_until", ValidationError(_(UNTIL_WITH_OPEN), code="until_with_open"))
         if self.instance.listed:
             self.check_public_contact(cleaned)
             self.check_meeting_mode(cleaned)
@@ -185,14 +197,27 @@ class ListingForm(forms.ModelForm):
 
     def add_group_error(self, group, message, *, code):
         """An error about a group of fields together, shown by the group rather than by any one field."""
+        message = _(message)
         self.group_errors[group].append(message)
         self.add_error(None, ValidationError(message, code=code))
 
     @property
     def error_summary(self):
-        """(id of what it is about, message) for every error, for the summary at the top of the page."""
+        """(id of the control to go to, message) for every error, for the summary at the top of the page.
+
+        A group's error leads to the group's first control, a choice of several to its first option: a link to a
+        control moves the keyboard focus there, a link to a fieldset would only scroll.
+        """
+
+        def target(name):
+            field = self[name]
+            return f"{field.auto_id}_0" if field.use_fieldset else field.auto_id
+
+        first_of = {group: target(fields[0]) for group, fields in self.GROUPS.items()}
         group_of = {message: group for group, errors in self.group_errors.items() for message in errors}
-        summary = [(group_of.get(message, "listing-form"), message) for message in self.non_field_errors()]
+        summary = [
+            (first_of.get(group_of.get(message), "listing-form"), message) for message in self.non_field_errors()
+        ]
         for name in self.fields:
-            summary += [(self[name].auto_id, message) for message in self[name].errors]
+            summary += [(target(name), f"{self[name].label}: {message}") for message in self[name].errors]
         return summary

@@ -12,6 +12,7 @@ import zipfile
 
 import tablib
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from import_export.formats import base_formats
 
 # A roster holds about ninety supporters; these limits leave ample room and keep a stray export of something else out.
@@ -57,9 +58,11 @@ class RosterFileError(ValueError):
 def _size_checked(data):
     if len(data) > MAX_FILE_BYTES:
         limit = number_format(MAX_FILE_BYTES / 1024 / 1024, 0)
-        raise RosterFileError(f"The file is larger than {limit} MB: a roster file is much smaller than that.")
+        raise RosterFileError(
+            _("The file is larger than %(limit)s MB: a roster file is much smaller than that.") % {"limit": limit}
+        )
     if not data.strip():
-        raise RosterFileError("The file is empty.")
+        raise RosterFileError(_("The file is empty."))
     return data
 
 
@@ -68,7 +71,7 @@ def decode_text(data):
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     if b"\x00" in data:
-        raise RosterFileError("This is not a CSV file: it contains binary data. Save the sheet as CSV or XLSX.")
+        raise RosterFileError(_("This is not a CSV file: it contains binary data. Save the sheet as CSV or XLSX."))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -76,7 +79,7 @@ def decode_text(data):
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as error:
-        raise RosterFileError("The file's characters cannot be read: save it as CSV (UTF-8) or XLSX.") from error
+        raise RosterFileError(_("The file's characters cannot be read: save it as CSV (UTF-8) or XLSX.")) from error
 
 
 def sniff_delimiter(text):
@@ -96,18 +99,23 @@ def checked_dataset(dataset):
     """The dataset with headings normalised and blank rows dropped, or RosterFileError naming what is wrong."""
     headers = [str(header or "").strip().lower() for header in dataset.headers or []]
     if not any(headers):
-        raise RosterFileError("The file has no heading row. The first row must name the columns, such as name.")
+        raise RosterFileError(_("The file has no heading row. The first row must name the columns, such as name."))
     if "" in headers:
-        raise RosterFileError(f"Column {headers.index('') + 1} has no heading.")
+        raise RosterFileError(_("Column %(number)d has no heading.") % {"number": headers.index("") + 1})
     duplicates = sorted({header for header in headers if headers.count(header) > 1})
     if duplicates:
-        raise RosterFileError(f"Duplicate column: {', '.join(duplicates)}. Each column may appear once.")
+        raise RosterFileError(
+            _("Duplicate column: %(columns)s. Each column may appear once.") % {"columns": ", ".join(duplicates)}
+        )
     unknown = [header for header in headers if header not in ROSTER_COLUMNS]
     if unknown:
-        raise RosterFileError(f"Unknown column: {', '.join(unknown)}. The columns are: {', '.join(ROSTER_COLUMNS)}.")
+        raise RosterFileError(
+            _("Unknown column: %(columns)s. The columns are: %(all)s.")
+            % {"columns": ", ".join(unknown), "all": ", ".join(ROSTER_COLUMNS)}
+        )
     missing = [column for column in REQUIRED_COLUMNS if column not in headers]
     if missing:
-        raise RosterFileError(f"Missing required column: {', '.join(missing)}.")
+        raise RosterFileError(_("Missing required column: %(columns)s.") % {"columns": ", ".join(missing)})
 
     cleaned = tablib.Dataset(headers=headers)
     for row in dataset:
@@ -116,9 +124,12 @@ def checked_dataset(dataset):
             continue
         cleaned.append(values)
     if not len(cleaned):
-        raise RosterFileError("The file has a heading row but no supporters.")
+        raise RosterFileError(_("The file has a heading row but no supporters."))
     if len(cleaned) > MAX_ROWS:
-        raise RosterFileError(f"The file has {len(cleaned)} rows; at most {MAX_ROWS} can be imported at once.")
+        raise RosterFileError(
+            _("The file has %(rows)d rows; at most %(limit)d can be imported at once.")
+            % {"rows": len(cleaned), "limit": MAX_ROWS}
+        )
     return cleaned
 
 
@@ -129,13 +140,18 @@ def read_csv(data):
     try:
         rows = [row for row in reader if row]
     except csv.Error as error:
-        raise RosterFileError(f"The file cannot be read as CSV (line {reader.line_num}): {error}.") from error
+        raise RosterFileError(
+            _("The file cannot be read as CSV (line %(line)d): %(error)s.") % {"line": reader.line_num, "error": error}
+        ) from error
     width = len(rows[0])
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != width:
             raise RosterFileError(
-                f"Row {number} has {len(row)} cells but the heading row has {width}: "
-                "the file may be truncated or damaged."
+                _(
+                    "Row %(number)d has %(cells)d cells but the heading row has %(width)d: "
+                    "the file may be truncated or damaged."
+                )
+                % {"number": number, "cells": len(row), "width": width}
             )
     return checked_dataset(tablib.Dataset(*rows[1:], headers=rows[0]))
 
@@ -145,11 +161,11 @@ def read_xlsx(data):
     try:
         dataset = base_formats.XLSX().create_dataset(data)
     except (zipfile.BadZipFile, KeyError, OSError, EOFError) as error:
-        raise RosterFileError("The file cannot be read as XLSX: it may be damaged or truncated.") from error
+        raise RosterFileError(_("The file cannot be read as XLSX: it may be damaged or truncated.")) from error
     except StopIteration as error:
-        raise RosterFileError("The workbook's first sheet is empty.") from error
+        raise RosterFileError(_("The workbook's first sheet is empty.")) from error
     except tablib.InvalidDimensions as error:
-        raise RosterFileError("Some rows have more cells than the heading row.") from error
+        raise RosterFileError(_("Some rows have more cells than the heading row.")) from error
     return checked_dataset(dataset)
 
 
@@ -160,7 +176,7 @@ def read_roster_file(data, *, file_name):
         return read_xlsx(data)
     if name.endswith(".csv"):
         return read_csv(data)
-    raise RosterFileError("Choose a .csv or .xlsx file.")
+    raise RosterFileError(_("Choose a .csv or .xlsx file."))
 
 
 class RosterCSV(base_formats.CSV):

@@ -5,6 +5,8 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import supporter_required
@@ -20,7 +22,7 @@ def my_listing(request, supporter):
     if form.is_bound and form.is_valid():
         with transaction.atomic():
             form.save_listing(confirmed_on=today)
-        messages.success(request, "Your listing is saved. Doctors see the change at once.")
+        messages.success(request, _("Your listing is saved. Doctors see the change at once."))
         return redirect("directory:my_listing")
     # The preview shows what is stored, never what a refused form holds.
     stored = PeerSupporter.objects.for_cards().get(pk=supporter.pk)
@@ -40,5 +42,6 @@ def my_listing_confirm(request, supporter):
     today = timezone.localdate()
     supporter.last_confirmed = today
     supporter.save(update_fields=["last_confirmed", "updated_at"])
-    messages.success(request, f"Thank you. Your listing shows it was confirmed on {date_format(today, 'j F Y')}.")
+    day = date_format(today, pgettext("date format", "j F Y"))
+    messages.success(request, _("Thank you. Your listing shows it was confirmed on %(day)s.") % {"day": day})
     return redirect("directory:my_listing")

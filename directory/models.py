@@ -8,7 +8,9 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import MD5, ASin, Cast, Concat, Cos, Length, Power, Radians, Sin, Sqrt
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -26,18 +28,18 @@ def in_language(name_nb, name_en):
 
 # Defined outside the models so that their Meta constraints can name them.
 class SpecialtyGroup(models.TextChoices):
-    FAMILY_MEDICINE = "family_medicine", "Family medicine"
-    PSYCHIATRY = "psychiatry", "Psychiatry"
-    INTERNAL_MEDICINE = "internal_medicine", "Internal medicine"
-    SURGERY = "surgery", "Surgery"
-    LABORATORY_MEDICINE = "laboratory_medicine", "Laboratory medicine"
-    OTHER = "other", "Other"
+    FAMILY_MEDICINE = "family_medicine", _("Family medicine")
+    PSYCHIATRY = "psychiatry", _("Psychiatry")
+    INTERNAL_MEDICINE = "internal_medicine", _("Internal medicine")
+    SURGERY = "surgery", _("Surgery")
+    LABORATORY_MEDICINE = "laboratory_medicine", _("Laboratory medicine")
+    OTHER = "other", _("Other")
 
 
 class Availability(models.TextChoices):
-    OPEN = "open", "Open to new contacts"
-    FEW_PLACES = "few_places", "Few places left"
-    PAUSED = "paused", "Paused"
+    OPEN = "open", _("Open to new contacts")
+    FEW_PLACES = "few_places", _("Few places left")
+    PAUSED = "paused", _("Paused")
 
 
 class Specialty(models.Model):
@@ -45,15 +47,18 @@ class Specialty(models.Model):
 
     Group = SpecialtyGroup
 
-    slug = models.SlugField(max_length=100, unique=True, help_text="Used in search addresses.")
-    name_nb = models.CharField("name (Norwegian)", max_length=100, unique=True)
-    name_en = models.CharField("name (English)", max_length=100)
-    group = models.CharField(max_length=30, choices=SpecialtyGroup, help_text="Used for coverage overviews.")
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("Used in search addresses."))
+    name_nb = models.CharField(_("name (Norwegian)"), max_length=100, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    group = models.CharField(
+        _("group"), max_length=30, choices=SpecialtyGroup, help_text=_("Used for coverage overviews.")
+    )
     search_text = models.CharField(max_length=250, editable=False)
 
     class Meta:
         ordering = ["name_nb"]
-        verbose_name_plural = "specialties"
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
         constraints = [
             models.CheckConstraint(condition=Q(group__in=SpecialtyGroup.values), name="specialty_group_valid"),
         ]
@@ -74,16 +79,18 @@ class Language(models.Model):
     """A language a supporter can hold a conversation in, by its ISO 639-1 code."""
 
     code = models.CharField(
-        "ISO 639-1 code",
+        _("ISO 639-1 code"),
         max_length=2,
         unique=True,
-        validators=[RegexValidator(r"^[a-z]{2}\Z", "Two lower-case letters, such as nb or en.")],
+        validators=[RegexValidator(r"^[a-z]{2}\Z", _("Two lower-case letters, such as nb or en."))],
     )
-    name_nb = models.CharField("name (Norwegian)", max_length=60)
-    name_en = models.CharField("name (English)", max_length=60)
+    name_nb = models.CharField(_("name (Norwegian)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
 
     class Meta:
         ordering = ["name_en"]
+        verbose_name = _("language")
+        verbose_name_plural = _("languages")
         constraints = [
             models.CheckConstraint(
                 condition=Exact(Length("code"), 2),
@@ -208,62 +215,76 @@ class PeerSupporter(models.Model):
     Availability = Availability
 
     class Mode(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        PHONE = "phone", "By phone"
-        VIDEO = "video", "By video"
+        IN_PERSON = "in_person", _("In person")
+        PHONE = "phone", _("By phone")
+        VIDEO = "video", _("By video")
 
         @property
         def field_name(self):
             return {"in_person": "meets_in_person", "phone": "meets_by_phone", "video": "meets_by_video"}[self.value]
 
-    name = models.CharField(max_length=150)
-    title = models.CharField(max_length=150, blank=True, help_text="Such as “Fastlege” or “Overlege”.")
-    specialties = models.ManyToManyField(Specialty, blank=True, related_name="supporters")
-    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="supporters")
-    town = models.CharField(max_length=100, blank=True, help_text="Town or place, if not the municipality's name.")
+    name = models.CharField(_("name"), max_length=150)
+    title = models.CharField(_("title"), max_length=150, blank=True, help_text=_("Such as “Fastlege” or “Overlege”."))
+    specialties = models.ManyToManyField(
+        Specialty, blank=True, related_name="supporters", verbose_name=_("specialties")
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="supporters", verbose_name=_("municipality")
+    )
+    town = models.CharField(
+        _("town"), max_length=100, blank=True, help_text=_("Town or place, if not the municipality's name.")
+    )
 
-    email = models.EmailField("e-mail", blank=True)
-    show_email = models.BooleanField("show e-mail publicly", default=True)
-    phone = PhoneNumberField(blank=True, help_text="Stored as +47…, shown in national format.")
-    show_phone = models.BooleanField("show phone publicly", default=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    show_email = models.BooleanField(_("show e-mail publicly"), default=True)
+    phone = PhoneNumberField(_("phone"), blank=True, help_text=_("Stored as +47…, shown in national format."))
+    show_phone = models.BooleanField(_("show phone publicly"), default=True)
 
-    meets_in_person = models.BooleanField("meets in person", default=True)
-    meets_by_phone = models.BooleanField("meets by phone", default=True)
-    meets_by_video = models.BooleanField("meets by video", default=False)
-    evenings = models.BooleanField("can meet on evenings", default=False)
-    weekends = models.BooleanField("can meet on weekends", default=False)
-    languages = models.ManyToManyField(Language, blank=True, related_name="supporters")
+    meets_in_person = models.BooleanField(_("meets in person"), default=True)
+    meets_by_phone = models.BooleanField(_("meets by phone"), default=True)
+    meets_by_video = models.BooleanField(_("meets by video"), default=False)
+    evenings = models.BooleanField(_("can meet on evenings"), default=False)
+    weekends = models.BooleanField(_("can meet on weekends"), default=False)
+    languages = models.ManyToManyField(Language, blank=True, related_name="supporters", verbose_name=_("languages"))
     note = models.TextField(
+        _("note"),
         blank=True,
         max_length=NOTE_MAX_LENGTH,
         validators=[MaxLengthValidator(NOTE_MAX_LENGTH)],
-        help_text=f"Plain text, at most {NOTE_MAX_LENGTH} characters.",
+        help_text=format_lazy(_("Plain text, at most {limit} characters."), limit=NOTE_MAX_LENGTH),
     )
 
-    availability = models.CharField(max_length=20, choices=Availability, default=Availability.OPEN)
+    availability = models.CharField(_("availability"), max_length=20, choices=Availability, default=Availability.OPEN)
     availability_until = models.DateField(
-        "until",
+        _("until"),
         null=True,
         blank=True,
-        help_text="Last day of a pause or of “few places left”; open again from the day after.",
+        help_text=_("Last day of a pause or of “few places left”; open again from the day after."),
     )
-    last_confirmed = models.DateField("details last confirmed", null=True, blank=True)
-    appointed = models.DateField("appointed on", null=True, blank=True)
-    listed = models.BooleanField(default=True, help_text="Shown in the public directory.")
+    last_confirmed = models.DateField(_("details last confirmed"), null=True, blank=True)
+    appointed = models.DateField(_("appointed on"), null=True, blank=True)
+    listed = models.BooleanField(_("listed"), default=True, help_text=_("Shown in the public directory."))
     account = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="supporter"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supporter",
+        verbose_name=_("account"),
     )
 
     # Folded name, title and town, kept in step by save() for accent- and case-blind search.
     search_text = models.CharField(max_length=420, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = PeerSupporterQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[specialties, languages], excluded_fields=["search_text", "updated_at"])
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("peer supporter")
+        verbose_name_plural = _("peer supporters")
         constraints = [
             models.CheckConstraint(
                 condition=Q(listed=False) | (Q(show_email=True) & ~Q(email="")) | (Q(show_phone=True) & ~Q(phone="")),
@@ -307,11 +328,11 @@ class PeerSupporter(models.Model):
         super().clean()
         errors = {}
         if self.listed and not (self.public_email or self.public_phone):
-            errors["listed"] = "A listed supporter must show at least one contact method: a phone number or e-mail."
+            errors["listed"] = _("A listed supporter must show at least one contact method: a phone number or e-mail.")
         if self.listed and not self.modes:
-            errors["meets_in_person"] = "A listed supporter must offer at least one way to meet."
+            errors["meets_in_person"] = _("A listed supporter must offer at least one way to meet.")
         if self.availability_until and self.availability == self.Availability.OPEN:
-            errors["availability_until"] = "An end date only applies to “paused” or “few places left”."
+            errors["availability_until"] = _("An end date only applies to “paused” or “few places left”.")
         if errors:
             raise ValidationError(errors)
 
@@ -348,9 +369,9 @@ class PeerSupporter(models.Model):
 
 
 class ReminderKind(models.TextChoices):
-    CONFIRM = "confirm", "Confirm the listing"
-    PAUSE_ENDED = "pause_ended", "Pause has ended"
-    COUNTS = "counts", "Enter last month's counts"
+    CONFIRM = "confirm", _("Confirm the listing")
+    PAUSE_ENDED = "pause_ended", _("Pause has ended")
+    COUNTS = "counts", _("Enter last month's counts")
 
 
 class Reminder(models.Model):
@@ -364,7 +385,7 @@ class Reminder(models.Model):
 
     supporter = models.ForeignKey(PeerSupporter, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=20, choices=ReminderKind)
-    key = models.DateField(help_text="The occasion: day sent, last day of the pause, or month of the counts.")
+    key = models.DateField(help_text=_("The occasion: day sent, last day of the pause, or month of the counts."))
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export import resources, widgets
 from import_export.fields import Field
 from import_export.results import RowResult
@@ -56,7 +58,7 @@ class YesNoWidget(widgets.BooleanWidget):
             return True
         if text in NO_VALUES:
             return False
-        raise ValueError(f"Unknown yes/no value “{cell_text(value)}”: write ja or nei.")
+        raise ValueError(_("Unknown yes/no value “%(value)s”: write ja or nei.") % {"value": cell_text(value)})
 
     def render(self, value, obj=None, **kwargs):
         if value is None:
@@ -76,7 +78,9 @@ class PhoneWidget(widgets.Widget):
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            raise ValueError(f"Invalid phone number “{text}”: write it as +47 22 12 34 56 or 22123456.")
+            raise ValueError(
+                _("Invalid phone number “%(value)s”: write it as +47 22 12 34 56 or 22123456.") % {"value": text}
+            )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def render(self, value, obj=None, **kwargs):
@@ -101,7 +105,7 @@ class ISODateWidget(widgets.Widget):
                 return datetime.datetime.strptime(text, date_format).date()
             except ValueError:
                 continue
-        raise ValueError(f"Invalid date “{text}”: write it as 2025-03-31.")
+        raise ValueError(_("Invalid date “%(value)s”: write it as 2025-03-31.") % {"value": text})
 
     def render(self, value, obj=None, **kwargs):
         return value.isoformat() if value else ""
@@ -116,7 +120,9 @@ class AvailabilityWidget(widgets.Widget):
             if text in (choice.value, lookup_key(choice.label), lookup_key(choice.value.replace("_", " "))):
                 return choice.value
         codes = ", ".join(Availability.values)
-        raise ValueError(f"Unknown availability “{cell_text(value)}”: write one of {codes}.")
+        raise ValueError(
+            _("Unknown availability “%(value)s”: write one of %(codes)s.") % {"value": cell_text(value), "codes": codes}
+        )
 
     def render(self, value, obj=None, **kwargs):
         return value or ""
@@ -152,29 +158,35 @@ class MunicipalityWidget(widgets.Widget):
         try:
             return self._counties[key]
         except KeyError:
-            raise CountyError(f"Unknown county “{text}”.") from None
+            raise CountyError(_("Unknown county “%(value)s”.") % {"value": text}) from None
 
     def clean(self, value, row=None, **kwargs):
         self._load()
         county = self.county_for((row or {}).get("county"))
         text = cell_text(value)
         if not text:
-            raise ValueError("A municipality is required.")
+            raise ValueError(_("A municipality is required."))
         if text.isdigit():
             place = self._by_number.get(text.zfill(4))
             if place is None:
-                raise ValueError(f"Unknown municipality number “{text}”.")
+                raise ValueError(_("Unknown municipality number “%(value)s”.") % {"value": text})
         else:
             places = self._by_name.get(lookup_key(text), [])
             if county is not None:
                 places = [place for place in places if place.county_id == county.pk] or places
             if not places:
-                raise ValueError(f"Unknown municipality “{text}”.")
+                raise ValueError(_("Unknown municipality “%(value)s”.") % {"value": text})
             if len(places) > 1:
-                raise ValueError(f"There are several municipalities called “{text}”: give the county or the number.")
+                raise ValueError(
+                    _("There are several municipalities called “%(value)s”: give the county or the number.")
+                    % {"value": text}
+                )
             place = places[0]
         if county is not None and place.county_id != county.pk:
-            raise ValueError(f"Municipality {place.number} {place.name} is in {place.county.name}, not {county.name}.")
+            raise ValueError(
+                _("Municipality %(number)s %(name)s is in %(county)s, not %(other)s.")
+                % {"number": place.number, "name": place.name, "county": place.county.name, "other": county.name}
+            )
         return place
 
     def render(self, value, obj=None, **kwargs):
@@ -184,7 +196,8 @@ class MunicipalityWidget(widgets.Widget):
 class NamedManyWidget(widgets.ManyToManyWidget):
     """Several names per cell, separated by ; or ,: each must name exactly one row, or the cell is an error."""
 
-    kind = ""
+    # The message for a name that matches nothing, with the name as %(value)s.
+    unknown = ""
 
     def __init__(self, model):
         super().__init__(model)
@@ -202,13 +215,13 @@ class NamedManyWidget(widgets.ManyToManyWidget):
                 continue
             item = self._index.get(lookup_key(part))
             if item is None:
-                raise ValueError(f"Unknown {self.kind} “{part.strip()}”.")
+                raise ValueError(self.unknown % {"value": part.strip()})
             found[item.pk] = item
         return list(found.values())
 
 
 class SpecialtiesWidget(NamedManyWidget):
-    kind = "specialty"
+    unknown = gettext_lazy("Unknown specialty “%(value)s”.")
 
     def keys_for(self, item):
         return [item.name_nb, item.name_en, item.slug]
@@ -218,7 +231,7 @@ class SpecialtiesWidget(NamedManyWidget):
 
 
 class LanguagesWidget(NamedManyWidget):
-    kind = "language"
+    unknown = gettext_lazy("Unknown language “%(value)s”.")
 
     def keys_for(self, item):
         return [item.code, item.name_nb, item.name_en]
@@ -285,11 +298,14 @@ class PeerSupporterResource(resources.ModelResource):
         raw_id = cell_text(row.get("id"))
         if raw_id:
             if not raw_id.isdigit():
-                raise ValidationError({"id": f"“{raw_id}” is not a supporter id."})
+                raise ValidationError({"id": _("“%(value)s” is not a supporter id.") % {"value": raw_id}})
             supporter = self.get_queryset().filter(pk=int(raw_id)).first()
             if supporter is None:
                 raise ValidationError(
-                    {"id": f"No supporter with id {raw_id} in your counties. Leave id empty to add a new supporter."}
+                    {
+                        "id": _("No supporter with id %(id)s in your counties. Leave id empty to add a new supporter.")
+                        % {"id": raw_id}
+                    }
                 )
             return supporter
         email = cell_text(row.get("email"))
@@ -297,11 +313,18 @@ class PeerSupporterResource(resources.ModelResource):
             return None
         matches = list(self.get_queryset().filter(email__iexact=email)[:2])
         if len(matches) > 1:
-            raise ValidationError({"email": f"Several supporters have the e-mail {email}: give the id to say which."})
+            raise ValidationError(
+                {
+                    "email": _("Several supporters have the e-mail %(email)s: give the id to say which.")
+                    % {"email": email}
+                }
+            )
         if matches:
             return matches[0]
         if PeerSupporter.objects.filter(email__iexact=email).exists():
-            raise ValidationError({"email": f"The e-mail {email} belongs to a supporter outside your counties."})
+            raise ValidationError(
+                {"email": _("The e-mail %(email)s belongs to a supporter outside your counties.") % {"email": email}}
+            )
         return None
 
     def import_instance(self, instance, row, **kwargs):
@@ -326,7 +349,9 @@ class PeerSupporterResource(resources.ModelResource):
         county_id = instance.municipality.county_id if instance.municipality_id else None
         if not errors.keys() & {"county", "municipality"} and county_id not in self.county_ids:
             name = instance.municipality.county.name if county_id else ""
-            errors["county"] = ValidationError(f"{name} is not one of your counties.", code="out_of_scope")
+            errors["county"] = ValidationError(
+                _("%(county)s is not one of your counties.") % {"county": name}, code="out_of_scope"
+            )
         if errors:
             raise ValidationError(errors)
 

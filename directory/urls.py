@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from directory import listing_views, views
+from directory import api, listing_views, views
 
 app_name = "directory"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("supporters/<int:pk>/vcard/", views.supporter_vcard_download, name="supporter_vcard"),
     path("about/", views.about, name="about"),
     path("privacy/", views.privacy, name="privacy"),
+    path("open-data/", api.open_data, name="open_data"),
     path("accessibility/", views.accessibility, name="accessibility"),
     # The logged-in supporter's own listing; no id in the address.
     path("my/", listing_views.my_listing, name="my_listing"),

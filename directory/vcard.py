@@ -1,5 +1,7 @@
 """A supporter's public contact details as a vCard (RFC 6350), to save in a phone's address book."""
 
+from django.utils.translation import gettext
+
 LINE_OCTETS = 75
 
 
@@ -50,7 +52,8 @@ def supporter_vcard(supporter):
     if supporter.public_email:
         lines.append(f"EMAIL:{escape(supporter.public_email)}")
     locality = supporter.town or supporter.municipality.name
-    lines.append(f"ADR;TYPE=work:;;;{escape(locality)};{escape(supporter.county.name)};;{escape('Norway')}")
-    lines.append("NOTE:" + escape("Peer supporter for doctors and medical students."))
+    country = gettext("Norway")
+    lines.append(f"ADR;TYPE=work:;;;{escape(locality)};{escape(supporter.county.name)};;{escape(country)}")
+    lines.append("NOTE:" + escape(gettext("Peer supporter for doctors and medical students.")))
     lines.append("END:VCARD")
     return "".join(fold_line(line) + "\r\n" for line in lines)

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -5,6 +7,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from counties.map import county_map
@@ -14,23 +17,32 @@ from directory.filters import REMOTE_KEEPS, SupporterFilter
 from directory.models import PeerSupporter
 from directory.vcard import supporter_vcard
 
+# The day the accessibility statement was last reviewed; change it with the statement.
+ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 11, 26)
+
 # Every view here is public: GET and HEAD only, so no form posts, no CSRF cookie, nothing written.
 
 
-def page_of(queryset, raw_number):
-    """The requested page of results, and a message when the request could not be honoured as asked."""
-    paginator = Paginator(queryset, settings.DIRECTORY_PAGE_SIZE)
+def page_of(queryset, raw_number, size=None):
+    """The requested page of results, and a message when the request could not be honoured as asked.
+
+    No number or nonsense gives the first page, a number past the end the last. Also used by the open data.
+    """
+    paginator = Paginator(queryset, size or settings.DIRECTORY_PAGE_SIZE)
     if raw_number in (None, ""):
         return paginator.page(1), None
     try:
         number = int(raw_number)
     except ValueError:
-        return paginator.page(1), f"“{raw_number[:20]}” is not a page number, so the first page is shown."
+        return paginator.page(1), _("“%(value)s” is not a page number, so the first page is shown.") % {
+            "value": raw_number[:20]
+        }
     if number < 1:
-        return paginator.page(1), "Page numbers start at 1, so the first page is shown."
+        return paginator.page(1), _("Page numbers start at 1, so the first page is shown.")
     if number > paginator.num_pages:
         last = paginator.num_pages
-        return paginator.page(last), f"There is no page {number}; the last page ({last}) is shown."
+        message = _("There is no page %(number)d; the last page (%(last)d) is shown.")
+        return paginator.page(last), message % {"number": number, "last": last}
     return paginator.page(number), None
 
 
@@ -111,14 +123,14 @@ def about(request):
 
 @require_safe
 def accessibility(request):
-    return render(request, "directory/accessibility.html")
+    return render(request, "directory/accessibility.html", {"statement_date": ACCESSIBILITY_STATEMENT_DATE})
 
 
 @require_safe
 def privacy(request):
     # The page names the cookies the logged-in area really sets, read from the settings that name them.
     cookies = [
-        (settings.SESSION_COOKIE_NAME, "Keeps a supporter or staff member logged in, for 8 hours at most."),
-        (settings.CSRF_COOKIE_NAME, "Protects the forms of the logged-in area against forgery from other sites."),
+        (settings.SESSION_COOKIE_NAME, _("Keeps a supporter or staff member logged in, for 8 hours at most.")),
+        (settings.CSRF_COOKIE_NAME, _("Protects the forms of the logged-in area against forgery from other sites.")),
     ]
     return render(request, "directory/privacy.html", {"cookies": cookies})

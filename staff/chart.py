@@ -1,15 +1,16 @@
 """A stacked bar chart of conversations per month, laid out on the server as inline SVG.
 
 No script and no style attributes (the CSP forbids both): positions are presentation attributes, colours are
-classes from site.css. The table beside the chart carries the same numbers for screen readers.
+classes from staff.css. The table beside the chart carries the same numbers for screen readers.
 """
 
 from dataclasses import dataclass
 
 from staff.stats import MODES
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 36
+# User units; staff.css sets the text size in the same units, so labels stay legible when a phone shrinks the chart.
+WIDTH, HEIGHT = 560, 250
+LEFT, RIGHT, TOP, BOTTOM = 40, 8, 16, 50
 
 
 @dataclass
@@ -50,7 +51,11 @@ def bar_chart(rows):
             height = round(value / top * plot_height, 1)
             base = round(base - height, 1)
             bars.append(Rect(x, base, bar_width, height, mode.value, f"{row.label}, {mode.label}: {value}"))
-        labels.append({"x": round(x + bar_width / 2, 1), "y": HEIGHT - BOTTOM + 16, "text": f"{row.month:%m/%y}"})
+        # The month's number under each bar, and the year under the first month and under each January.
+        centre = round(x + bar_width / 2, 1)
+        labels.append({"x": centre, "y": HEIGHT - BOTTOM + 20, "text": f"{row.month:%m}"})
+        if index == 0 or row.month.month == 1:
+            labels.append({"x": centre, "y": HEIGHT - BOTTOM + 40, "text": f"{row.month:%Y}"})
     ticks = [
         {"y": round(TOP + plot_height - value / top * plot_height, 1), "value": value} for value in (0, top // 2, top)
     ]

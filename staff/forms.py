@@ -2,6 +2,8 @@ import datetime
 
 from django import forms
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tallies.models import month_start, recent_months
 
@@ -14,7 +16,7 @@ def parse_month(value):
     try:
         return datetime.datetime.strptime(value, MONTH_FORMAT).date()
     except ValueError:
-        raise forms.ValidationError("Give a month as YYYY-MM, such as 2026-03.") from None
+        raise forms.ValidationError(_("Give a month as YYYY-MM, such as 2026-03."), code="invalid") from None
 
 
 class MonthField(forms.CharField):
@@ -27,13 +29,14 @@ class ExportForm(forms.Form):
     """Which months to export: a whole year, or a range from one month to another."""
 
     year = forms.IntegerField(
+        label=gettext_lazy("Year"),
         required=False,
         min_value=2000,
         max_value=2100,
-        error_messages={"invalid": "Give the year as four digits, such as 2026."},
+        error_messages={"invalid": gettext_lazy("Give the year as four digits, such as 2026.")},
     )
-    start = MonthField(label="From month", required=False, help_text="YYYY-MM")
-    end = MonthField(label="To month", required=False, help_text="YYYY-MM")
+    start = MonthField(label=gettext_lazy("From month"), required=False, help_text=gettext_lazy("YYYY-MM"))
+    end = MonthField(label=gettext_lazy("To month"), required=False, help_text=gettext_lazy("YYYY-MM"))
 
     def clean(self):
         data = super().clean()
@@ -41,16 +44,18 @@ class ExportForm(forms.Form):
             return data
         year, start, end = data.get("year"), data.get("start"), data.get("end")
         if year and (start or end):
-            raise forms.ValidationError("Give either a year or a range of months, not both.")
+            raise forms.ValidationError(_("Give either a year or a range of months, not both."), code="both")
         if year:
             data["start"], data["end"] = datetime.date(year, 1, 1), datetime.date(year, 12, 1)
         elif start and end:
             if start > end:
-                raise forms.ValidationError("The first month must come before the last month.")
+                raise forms.ValidationError(_("The first month must come before the last month."), code="order")
             if (end.year - start.year) * 12 + end.month - start.month >= MAX_EXPORT_MONTHS:
-                raise forms.ValidationError(f"A range can span at most {MAX_EXPORT_MONTHS} months.")
+                raise forms.ValidationError(
+                    _("A range can span at most %(months)d months.") % {"months": MAX_EXPORT_MONTHS}, code="too_long"
+                )
         else:
-            raise forms.ValidationError("Give a year (year=2026) or a range of months (start=2026-01&end=2026-06).")
+            raise forms.ValidationError(_("Give a year, or both a first and a last month."), code="required")
         return data
 
     @property
@@ -67,10 +72,16 @@ def closable_months(today):
 
 
 class CloseMonthForm(forms.Form):
-    month = forms.TypedChoiceField(coerce=parse_month, empty_value=None)
+    month = forms.TypedChoiceField(
+        label=gettext_lazy("Month"),
+        help_text=gettext_lazy("One of the last 12 finished months: the current month is still being counted."),
+        coerce=parse_month,
+        empty_value=None,
+    )
 
     def __init__(self, *args, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["month"].choices = [
-            (f"{month:{MONTH_FORMAT}}", date_format(month, "F Y")) for month in closable_months(today)
+            (f"{month:{MONTH_FORMAT}}", date_format(month, "YEAR_MONTH_FORMAT").capitalize())
+            for month in closable_months(today)
         ]

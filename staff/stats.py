@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractYear
+from django.utils.formats import date_format
 
 from accounts.access import counties_in_scope, supporters_in_scope, tallies_in_scope
 from directory.models import PeerSupporter, SpecialtyGroup
@@ -72,6 +73,11 @@ class CoverageRow:
     @property
     def gaps(self):
         return [cell for cell in self.groups + self.modes if cell.gap]
+
+    @property
+    def gap_names(self):
+        """The gaps as a phrase for a sentence: "laboratory medicine, by video"."""
+        return ", ".join(str(cell.label).lower() for cell in self.gaps)
 
 
 def coverage(user):
@@ -148,17 +154,22 @@ def monthly(user, today):
     def counts(label, row, month=None):
         return Counts(label, month=month, **{mode.value: (row or {}).get(mode.value) or 0 for mode in MODES})
 
+    def month_name(month):
+        # "November 2026", "november 2026": in the reader's language, as the tables and the chart's bars show it.
+        return date_format(month, "YEAR_MONTH_FORMAT")
+
     sections = []
-    all_months = [Counts(f"{month:%Y-%m}", month=month) for month in months]
+    all_months = [Counts(month_name(month), month=month) for month in months]
     all_years = [Counts(str(year)) for year in years]
     for county in counties:
         section = {
             "county": county,
-            "months": [counts(f"{m:%Y-%m}", by_month.get((county.pk, m)), m) for m in months],
+            "months": [counts(month_name(m), by_month.get((county.pk, m)), m) for m in months],
             "years": [counts(str(y), by_year.get(county.pk, {}).get(y)) for y in years],
         }
         for total, part in zip(all_months + all_years, section["months"] + section["years"], strict=True):
             total.add(part)
+        section["recent_total"] = sum(row.total for row in section["months"])
         sections.append(section)
     return {"counties": sections, "months": all_months, "years": all_years}
 

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.access import is_roster_staff, may_edit_reference_data
@@ -24,6 +25,7 @@ from staff.chart import bar_chart
 from staff.forms import CloseMonthForm, ExportForm, closable_months
 from tallies.models import ClosedMonth
 
+# Column names are data, not prose: kept the same in every language so that spreadsheets and scripts can rely on them.
 EXPORT_HEADER = ["county", "supporter name", "supporter id", "month", "in person", "phone", "video", "total"]
 
 
@@ -58,8 +60,10 @@ def dashboard(request):
 @staff_required
 @require_safe
 def coverage(request):
+    rows = stats.coverage(request.user)
     context = {
-        "rows": stats.coverage(request.user),
+        "rows": rows,
+        "has_gaps": any(row.gaps for row in rows),
         "groups": list(SpecialtyGroup),
         "modes": stats.MODES,
         "current": "coverage",
@@ -119,12 +123,14 @@ def close_month(request):
     if form.is_bound and form.is_valid():
         month = form.cleaned_data["month"]
         with transaction.atomic():
-            _, created = ClosedMonth.objects.get_or_create(month=month, defaults={"closed_by": request.user})
-        name = date_format(month, "F Y")
+            _closed, created = ClosedMonth.objects.get_or_create(month=month, defaults={"closed_by": request.user})
+        name = date_format(month, "YEAR_MONTH_FORMAT").capitalize()
         if created:
-            messages.success(request, f"{name} is closed: supporters can no longer change its counts.")
+            messages.success(
+                request, _("%(month)s is closed: supporters can no longer change its counts.") % {"month": name}
+            )
         else:
-            messages.info(request, f"{name} was already closed; nothing has changed.")
+            messages.info(request, _("%(month)s was already closed; nothing has changed.") % {"month": name})
         return redirect("staff:close_month")
     closed = set(ClosedMonth.objects.filter(month__in=closable_months(today)).values_list("month", flat=True))
     context = {

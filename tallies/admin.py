@@ -4,6 +4,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.access import supporters_in_scope, tallies_in_scope
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedModelAdmin
@@ -11,7 +13,7 @@ from tallies.models import ClosedMonth, MonthlyTally
 
 
 def month_label(month):
-    return date_format(month, "F Y")
+    return date_format(month, pgettext("date format", "F Y"))
 
 
 class MonthForm(forms.ModelForm):
@@ -20,7 +22,9 @@ class MonthForm(forms.ModelForm):
     def clean_month(self):
         month = self.cleaned_data["month"]
         if month.day != 1:
-            raise ValidationError(f"Give the first day of the month, such as {month.replace(day=1).isoformat()}.")
+            raise ValidationError(
+                _("Give the first day of the month, such as %(day)s.") % {"day": month.replace(day=1).isoformat()}
+            )
         return month
 
 
@@ -39,7 +43,7 @@ class ClosedMonthAdmin(ScopedHistoryAdmin):
 
 
 class MonthFilter(admin.SimpleListFilter):
-    title = "month"
+    title = gettext_lazy("month")
     parameter_name = "month"
 
     def lookups(self, request, model_admin):
@@ -69,11 +73,11 @@ class MonthlyTallyAdmin(ScopedModelAdmin):
     readonly_fields = ["updated_at"]
     ordering = ["-month", "supporter__name"]
 
-    @admin.display(description="month", ordering="month")
+    @admin.display(description=gettext_lazy("month"), ordering="month")
     def month_display(self, tally):
         return month_label(tally.month)
 
-    @admin.display(description="total")
+    @admin.display(description=gettext_lazy("total"))
     def total(self, tally):
         return tally.total
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from directory.models import PeerSupporter
 from tallies.models import MAX_PER_MODE
@@ -15,9 +16,9 @@ def count_field(label):
         max_value=MAX_PER_MODE,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
-            "invalid": "Enter a whole number, such as 0 or 3.",
-            "min_value": "A count cannot be less than 0.",
-            "max_value": "At most %(limit_value)s in one month; please check for a typing error.",
+            "invalid": _("Enter a whole number, such as 0 or 3."),
+            "min_value": _("A count cannot be less than 0."),
+            "max_value": _("At most %(limit_value)s in one month; please check for a typing error."),
         },
     )
 
@@ -25,9 +26,9 @@ def count_field(label):
 class TallyForm(forms.Form):
     """How many conversations in one month, by meeting mode. Counts only: there is nowhere to write anything else."""
 
-    in_person = count_field("In person")
-    phone = count_field("By phone")
-    video = count_field("By video")
+    in_person = count_field(_("In person"))
+    phone = count_field(_("By phone"))
+    video = count_field(_("By video"))
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")

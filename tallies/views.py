@@ -9,6 +9,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.access import supporter_required
@@ -28,7 +31,7 @@ class MonthRow:
 
 
 def month_name(month):
-    return date_format(month, "F Y")
+    return date_format(month, pgettext("date format", "F Y"))
 
 
 @supporter_required
@@ -57,19 +60,24 @@ def edit(request, supporter, year, month):
     try:
         month = datetime.date(year, month, 1)
     except (ValueError, OverflowError):
-        raise Http404("There is no such month.") from None
+        raise Http404(_("There is no such month.")) from None
     months = recent_months(timezone.localdate())
     if month not in months:
-        reason = (
-            f"Counts can be entered and corrected for {OPEN_MONTHS} months: "
-            f"from {month_name(months[-1])} to {month_name(months[0])}. {month_name(month)} is not one of them."
-        )
+        reason = _(
+            "Counts can be entered and corrected for %(count)d months: from %(first)s to %(last)s. "
+            "%(month)s is not one of them."
+        ) % {
+            "count": OPEN_MONTHS,
+            "first": month_name(months[-1]),
+            "last": month_name(months[0]),
+            "month": capfirst(month_name(month)),
+        }
         return refuse(request, month, reason, status=404)
     if ClosedMonth.objects.filter(month=month).exists():
-        reason = (
-            f"{month_name(month)} is closed: its counts have gone to compensation and the statistics, "
+        reason = _(
+            "%(month)s is closed: its counts have gone to compensation and the statistics, "
             "so they can no longer be changed here. If a count is wrong, tell the coordinator in your county."
-        )
+        ) % {"month": capfirst(month_name(month))}
         return refuse(request, month, reason, status=403)
 
     tally = supporter.tallies.filter(month=month).first()
@@ -78,6 +86,6 @@ def edit(request, supporter, year, month):
     if form.is_bound and form.is_valid():
         with transaction.atomic():
             supporter.tallies.update_or_create(month=month, defaults=form.cleaned_data)
-        messages.success(request, f"Your counts for {month_name(month)} are saved.")
+        messages.success(request, _("Your counts for %(month)s are saved.") % {"month": month_name(month)})
         return redirect("tallies:index")
     return render(request, "tallies/edit.html", {"form": form, "month": month, "tally": tally})

@@ -4,6 +4,7 @@ import datetime
 import itertools
 
 import pytest
+from django.test import Client
 from django.utils import translation
 
 from counties.models import Municipality
@@ -43,6 +44,18 @@ def english():
     """Tests read the English pages (/en/...) unless they ask for another language."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def english_admin(monkeypatch):
+    """Clients ask for English, as the admin (which has no language in its address) follows Accept-Language."""
+    init = Client.__init__
+
+    def english_client(self, *args, **defaults):
+        defaults.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+        init(self, *args, **defaults)
+
+    monkeypatch.setattr(Client, "__init__", english_client)
 
 
 @pytest.fixture
@@ -88,8 +101,6 @@ def roles(db, make_supporter, django_user_model):
     supporter owns the Oslo listing; anonymous is a visitor. oslo and vestland are one supporter in each county.
     """
     from types import SimpleNamespace
-
-    from django.test import Client
 
     from counties.models import County
 

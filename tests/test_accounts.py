@@ -172,7 +172,7 @@ def test_an_invitation_is_in_norwegian_by_default(make_supporter):
 
     call_command("invite_supporter", "ola@example.org")
 
-    assert mail.outbox[0].subject == "Din konto i kollegastøttekatalogen"
+    assert mail.outbox[0].subject == "Din konto i oversikten over kollegastøttere"
 
 
 def test_an_invitation_link_works_once(client, make_supporter):
@@ -185,7 +185,8 @@ def test_an_invitation_link_works_once(client, make_supporter):
     response = Client().get(link)
 
     assert response.status_code == 410
-    assert "has been used already" in response.content.decode()
+    # The invitation leads to the page in the account's language, Norwegian Bokmål unless chosen otherwise.
+    assert "Denne invitasjonen er allerede brukt" in response.content.decode()
 
 
 def test_an_invitation_link_expires_after_seven_days(client, make_supporter):
@@ -202,7 +203,7 @@ def test_an_invitation_link_expires_after_seven_days(client, make_supporter):
     post = client.post(link, {"new_password1": PASSWORD, "new_password2": PASSWORD})
 
     assert get.status_code == post.status_code == 410
-    assert "has expired" in get.content.decode()
+    assert "denne har gått ut" in get.content.decode()
     assert not get_user_model().objects.get(email="ola@example.org").has_usable_password()
 
 
@@ -451,3 +452,57 @@ def test_the_admin_itself_refuses_staff_who_have_not_given_their_second_factor(r
 
     staff_account.is_verified = lambda: True
     assert admin.site.has_permission(request) is True
+
+
+# Languages
+
+
+def test_the_login_page_speaks_norwegian_under_nb_and_english_under_en(client, db):
+    norwegian = client.get("/nb/accounts/login/").content.decode()
+    english = client.get("/en/accounts/login/").content.decode()
+
+    assert '<html lang="nb"' in norwegian
+    assert re.search(r"<h1[^>]*>Logg inn</h1>", norwegian)
+    assert '<label class="ds-label" for="id_username">E-postadresse</label>' in norwegian
+    assert "Glemt passordet?" in norwegian
+    assert re.search(r"<h1[^>]*>Log in</h1>", english)
+    assert "Forgot your password?" in english
+
+
+def test_a_refused_login_in_norwegian_is_announced_in_the_error_summary(client, supporter_account):
+    response = client.post(
+        "/nb/accounts/login/", {"username": "kari@example.org", "password": ""}, REMOTE_ADDR=HOSPITAL
+    )
+
+    html = response.content.decode()
+    summary = re.search(r'<div class="ds-error-summary" id="error-summary" tabindex="-1".*?</div>', html, re.S)
+    assert summary, html
+    assert "Rett opp følgende" in summary.group(0)
+    assert re.search(r'<a class="ds-link" href="#id_password">Passord: [^<]+</a>', summary.group(0))
+    assert 'aria-invalid="true"' in re.search(r'<input[^>]*name="password"[^>]*>', html).group(0)
+
+
+def test_the_second_factor_setup_names_its_qr_code_and_shows_the_key_as_text(client, supporter_account):
+    log_in(client, "kari@example.org")
+
+    html = client.get("/nb/accounts/two-factor/setup/").content.decode()
+
+    device = TOTPDevice.objects.get(user=supporter_account, confirmed=False)
+    assert re.search(r'<div class="qr" role="img" aria-label="QR-kode til autentiseringsappen[^"]*">\s*<svg', html)
+    key = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1)
+    from base64 import b32decode
+
+    assert b32decode(key.replace(" ", "") + "=" * (-len(key.replace(" ", "")) % 8)) == device.bin_key
+    assert "Sett opp totrinnsinnlogging" in html
+
+
+def test_the_second_factor_does_not_lead_away_from_the_site(client, staff_account):
+    device = TOTPDevice.objects.create(user=staff_account, name="app", confirmed=True)
+    log_in(client, "coordinator@example.org")
+
+    response = client.post(
+        "/en/accounts/two-factor/verify/?next=https://elsewhere.example/", {"code": current_code(device)}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/en/accounts/"

@@ -193,7 +193,7 @@ def test_months_older_than_the_open_ones_are_shown_but_not_offered_for_change(lo
 
 
 def test_the_page_links_to_my_listing(logged_in):
-    assert '<a href="/en/my/">My listing</a>' in logged_in.get(INDEX).content.decode()
+    assert '<a class="ds-link" href="/en/my/">My listing</a>' in logged_in.get(INDEX).content.decode()
 
 
 def test_the_table_loads_in_a_fixed_number_of_queries(logged_in, supporter, months, django_assert_max_num_queries):
@@ -359,7 +359,8 @@ def test_the_admin_asks_for_the_first_day_of_a_month(staff_client, last_month):
     response = staff_client.post("/admin/tallies/closedmonth/add/", {"month": last_month.replace(day=15).isoformat()})
 
     assert response.status_code == 200
-    assert f"Give the first day of the month, such as {last_month.isoformat()}." in response.content.decode()
+    # The admin has no language in its address: it speaks the default language, Norwegian Bokmål.
+    assert f"Oppgi den første dagen i måneden, for eksempel {last_month.isoformat()}." in response.content.decode()
     assert not ClosedMonth.objects.exists()
 
 
@@ -378,3 +379,36 @@ def test_staff_find_counts_by_month_and_supporter_name(staff_client, supporter, 
     assert {tally.supporter_id for tally in by_name.context["cl"].result_list} == {other.pk}
     assert bad_month.status_code == 200
     assert staff_client.get(f"/admin/tallies/monthlytally/{MonthlyTally.objects.first().pk}/change/").status_code == 200
+
+
+# --- Languages and the error summary --------------------------------------------------------------------------
+
+
+def test_the_counts_speak_norwegian_under_nb(logged_in, supporter, months):
+    MonthlyTally.objects.create(supporter=supporter, month=months[1], in_person=1, phone=2, video=3)
+
+    html = logged_in.get("/nb/my/counts/").content.decode()
+
+    assert '<html lang="nb"' in html
+    assert re.search(r"<h1[^>]*>Samtaletall per måned</h1>", html)
+    assert '<table class="ds-table' in html
+    assert "Ikke ført inn" in html
+    assert '<th scope="col" class="num">Totalt</th>' in html
+    # Month names in Norwegian, as Django writes them: "november 2026".
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    with translation.override("nb"):
+        assert f'<th scope="row">{date_format(months[1], "F Y")}</th>' in html
+
+
+def test_a_bad_count_in_norwegian_is_in_the_summary_linked_to_its_field(logged_in, supporter, last_month):
+    response = logged_in.post(f"/nb/my/counts/{last_month.year}/{last_month.month}/", {"in_person": "1", "phone": "to"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    summary = re.search(r'<div class="ds-error-summary" id="error-summary" tabindex="-1".*?</div>', html, re.S).group(0)
+    assert "Samtaletallene ble ikke lagret" in summary
+    assert '<a class="ds-link" href="#id_phone">På telefon: Skriv et helt tall, for eksempel 0 eller 3.</a>' in summary
+    assert re.search(r'<input type="number" name="phone"[^>]*aria-invalid="true"', html)
+    assert counts(supporter) == []

@@ -501,7 +501,7 @@ def test_the_no_public_contact_message_is_shown_by_the_contact_fields(logged_in,
     response = logged_in.post(MY_LISTING, form_data(supporter, show_phone=False, show_email=False))
 
     html = response.content.decode()
-    contact = re.search(r'<fieldset class="group" id="contact".*?</fieldset>', html, re.S).group(0)
+    contact = re.search(r'<fieldset class="ds-fieldset[^"]*" id="contact".*?</fieldset>', html, re.S).group(0)
     assert 'aria-describedby="contact_helptext contact_error"' in contact
     assert re.search(r'<ul class="[^"]*errorlist[^"]*"[^>]* id="contact_error"><li>Tick “show publicly”', contact)
 
@@ -566,11 +566,12 @@ def test_the_preview_shows_the_public_card_and_links_to_the_profile(logged_in, s
     html = logged_in.get(MY_LISTING).content.decode()
 
     preview = re.search(r'<section class="preview".*?</section>', html, re.S).group(0)
-    assert f'<article class="card" aria-labelledby="supporter-{supporter.pk}">' in preview
+    # The same card as in the search results (templates/includes/supporter_card.html), whatever its classes.
+    assert re.search(rf'<article class="[^"]*card[^"]*" aria-labelledby="supporter-{supporter.pk}">', preview)
     assert "Anne Alvheim" in preview
     assert "Fana, Bergen, Vestland" in preview
-    assert '<a href="tel:+4722123456">22 12 34 56</a>' in preview
-    assert f'<a href="/en/supporters/{supporter.pk}/">See your public profile page</a>' in preview
+    assert re.search(r'<a [^>]*href="tel:\+4722123456">(<span[^>]*>[^<]*</span>)?22 12 34 56</a>', preview)
+    assert f'<a class="ds-link" href="/en/supporters/{supporter.pk}/">See your public profile page</a>' in preview
 
 
 def test_the_preview_leaves_out_what_is_not_shown_publicly(logged_in, supporter):
@@ -594,7 +595,7 @@ def test_an_unlisted_supporter_is_told_the_listing_is_not_shown(logged_in, suppo
 def test_the_page_links_to_the_monthly_counts(logged_in):
     html = logged_in.get(MY_LISTING).content.decode()
 
-    assert '<a href="/en/my/counts/">Monthly counts</a>' in html
+    assert '<a class="ds-link" href="/en/my/counts/">Monthly counts</a>' in html
 
 
 def test_the_page_loads_in_a_fixed_number_of_queries(logged_in, django_assert_max_num_queries):
@@ -643,3 +644,66 @@ def test_my_listing_shows_the_last_training_and_whether_it_is_due(client, django
     meeting.date = today - datetime.timedelta(days=4 * 366)
     meeting.save()
     assert "You are due to attend the next training meeting" in client.get("/en/my/").content.decode()
+
+
+# --- Languages and the error summary --------------------------------------------------------------------------
+
+
+def test_my_listing_speaks_norwegian_under_nb(logged_in, supporter):
+    html = logged_in.get("/nb/my/").content.decode()
+
+    assert '<html lang="nb"' in html
+    assert re.search(r"<h1[^>]*>Min oppføring</h1>", html)
+    assert "Stemmer opplysningene dine?" in html
+    assert "Lagre oppføringen" in html
+    assert '<label class="ds-label" for="id_phone">Telefonnummer</label>' in html
+    assert '<a class="ds-link" href="/nb/my/counts/">Samtaletall per måned</a>' in html
+    assert "My listing" not in html
+
+
+def test_a_bad_phone_number_in_norwegian_is_in_the_summary_linked_to_its_field(logged_in, supporter):
+    before = stored(supporter)
+
+    response = logged_in.post("/nb/my/", form_data(supporter, phone="ring meg"))
+
+    assert response.status_code == 200
+    assert stored(supporter) == before
+    html = response.content.decode()
+    summary = re.search(r'<div class="ds-error-summary" id="error-summary" tabindex="-1".*?</div>', html, re.S).group(0)
+    assert "Oppføringen din ble ikke lagret" in summary
+    assert re.search(
+        r'<a class="ds-link" href="#id_phone">Telefonnummer: Dette kjenner vi ikke igjen som et telefonnummer\.',
+        summary,
+    )
+    phone = re.search(r'<input[^>]*name="phone"[^>]*>', html).group(0)
+    assert 'id="id_phone"' in phone
+    assert 'aria-invalid="true"' in phone
+    assert "id_phone_error" in phone
+    assert '<ul class="ds-validation-message errorlist" data-color="danger" id="id_phone_error">' in html
+
+
+def test_every_error_in_the_summary_leads_to_a_control_on_the_page(logged_in, supporter):
+    changes = {"availability": "closed", "languages": ["xx"], "show_phone": False, "show_email": False}
+
+    html = logged_in.post(MY_LISTING, form_data(supporter, **changes)).content.decode()
+
+    summary = re.search(r'<div class="ds-error-summary".*?</div>', html, re.S).group(0)
+    targets = re.findall(r'href="#([^"]+)"', summary)
+    # The contact group's own error leads to its first control, the phone number.
+    assert set(targets) == {"id_availability_0", "id_languages_0", "id_phone"}
+    for target in targets:
+        assert re.search(rf'<(input|select|textarea)[^>]* id="{target}"', html), target
+
+
+def test_the_availability_is_a_group_of_labelled_radio_buttons_and_a_date(logged_in, supporter):
+    html = logged_in.get(MY_LISTING).content.decode()
+
+    group = re.search(r'<fieldset class="ds-fieldset" id="id_availability_group".*?</fieldset>', html, re.S).group(0)
+    assert "<legend" in group
+    for index in range(3):
+        assert re.search(
+            rf'<div class="ds-field"><input type="radio"[^>]* id="id_availability_{index}"[^>]*>'
+            rf'<label class="ds-label" for="id_availability_{index}">',
+            group,
+        )
+    assert re.search(r'<input type="date" name="availability_until"[^>]* class="ds-input"', html)

@@ -13,7 +13,9 @@ KARTVERKET_CREDIT = "Contains data from Kartverket, CC BY 4.0."
 
 def county_counts(html):
     """County name -> the supporter count shown beside its link on the home page."""
-    pattern = r'<a href="/en/counties/(\d\d)/">([^<]+)</a>\s*<span class="count">(\d+) supporters?</span>'
+    pattern = (
+        r'<a class="ds-link" href="/en/counties/(\d\d)/">([^<]+)</a>\s*<span class="count">(\d+) supporters?</span>'
+    )
     return {name: (number, int(count)) for number, name, count in re.findall(pattern, html)}
 
 
@@ -29,8 +31,8 @@ def main_and_remote(html):
 def test_home_shows_the_emergency_numbers(client):
     html = client.get("/en/").content.decode()
 
-    assert '<a href="tel:113">113</a>' in html
-    assert '<a href="tel:116117">116 117</a>' in html
+    assert '<a class="ds-link" href="tel:113">113</a>' in html
+    assert '<a class="ds-link" href="tel:116117">116 117</a>' in html
 
 
 def test_home_shows_the_search_form(client):
@@ -39,7 +41,7 @@ def test_home_shows_the_search_form(client):
     assert re.search(r'<form class="search-form" method="get" action="/en/search/"', html)
     assert 'name="q"' in html
     assert 'name="county"' in html
-    assert '<button type="submit">Search</button>' in html
+    assert '<button type="submit" class="ds-button" data-variant="primary">Search</button>' in html
 
 
 def test_home_lists_every_active_county_with_a_link_to_its_page(client):
@@ -80,7 +82,7 @@ def test_home_hides_an_inactive_county(client, make_supporter):
 def test_home_has_the_what_to_expect_box(client):
     html = client.get("/en/").content.decode()
 
-    assert 'class="what-to-expect"' in html
+    assert 'class="what-to-expect ds-card"' in html
 
 
 # --- County pages -------------------------------------------------------------------------------------------------
@@ -98,7 +100,7 @@ def test_county_page_lists_only_that_countys_supporters_and_remote_ones_separate
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<h1>Peer supporters in Vestland</h1>" in html
+    assert '<h1 class="ds-heading" data-size="lg">Peer supporters in Vestland</h1>' in html
     main, remote = main_and_remote(html)
     assert "Bergen Inperson" in main
     assert "Voss Phone" in main
@@ -156,7 +158,7 @@ def test_about_page_explains_the_service_and_its_limits(client):
     assert "Up to three conversations are free of charge" in html
     assert "Not treatment and not a medical consultation" in html
     assert "Not an emergency service" in html
-    assert '<a href="tel:113">113</a>' in html
+    assert '<a class="ds-link" href="tel:113">113</a>' in html
 
 
 def test_every_page_links_to_the_privacy_page(client, make_supporter):
@@ -183,3 +185,156 @@ def test_home_lists_the_counties_in_norwegian_alphabetical_order(client):
         "Agder", "Akershus", "Buskerud", "Finnmark", "Innlandet", "Møre og Romsdal", "Nordland", "Oslo",
         "Rogaland", "Telemark", "Troms", "Trøndelag", "Vestfold", "Vestland", "Østfold",
     ]  # fmt: skip
+
+
+# --- Languages ----------------------------------------------------------------------------------------------------
+
+
+def test_bokmal_home_page_is_in_norwegian(client):
+    html = client.get("/nb/").content.decode()
+
+    assert '<html lang="nb"' in html
+    assert "Finn en kollega å snakke med" in html
+    assert "I en nødsituasjon" in html
+    assert "Hva du kan forvente" in html
+    assert "Kollegastøttere per fylke" in html
+    assert '<button type="submit" class="ds-button" data-variant="primary">Søk</button>' in html
+    assert '<option value="" selected>Alle fylker</option>' in html
+    assert "Find a colleague to talk to" not in html
+
+
+def test_english_home_page_is_in_english(client):
+    html = client.get("/en/").content.decode()
+
+    assert '<html lang="en"' in html
+    assert "Find a colleague to talk to" in html
+    assert "In an emergency" in html
+    assert "Finn en kollega å snakke med" not in html
+
+
+def test_each_page_links_to_itself_in_the_other_language(client):
+    english = client.get("/en/about/").content.decode()
+    bokmal = client.get("/nb/about/").content.decode()
+
+    assert '<a class="ds-link language-switch" href="/nb/about/" hreflang="nb" lang="nb">Norsk bokmål</a>' in english
+    assert '<link rel="alternate" hreflang="nb" href="/nb/about/">' in english
+    assert '<a class="ds-link language-switch" href="/en/about/" hreflang="en" lang="en">English</a>' in bokmal
+    assert '<link rel="alternate" hreflang="en" href="/en/about/">' in bokmal
+
+
+def test_the_language_link_keeps_the_search(client):
+    html = client.get("/en/search/?county=03&q=x").content.decode()
+
+    assert 'class="ds-link language-switch" href="/nb/search/?county=03&amp;q=x" hreflang="nb" lang="nb"' in html
+    assert '<link rel="alternate" hreflang="nb" href="/nb/search/?county=03&amp;q=x">' in html
+
+
+def test_bokmal_county_page_is_in_norwegian(client, make_supporter):
+    make_supporter(municipality="Bergen")
+
+    html = client.get("/nb/counties/46/").content.decode()
+
+    assert '<h1 class="ds-heading" data-size="lg">Kollegastøttere i Vestland</h1>' in html
+    assert "1 kollegastøtter" in html
+    assert 'href="/nb/search/">søk i hele landet</a>' in html
+
+
+def test_bokmal_error_page_for_an_unknown_address(client):
+    response = client.get("/nb/no-such-page/")
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert '<html lang="nb"' in html
+    assert "Fant ikke siden" in html
+    assert 'href="/nb/search/">Finn en kollegastøtter</a>' in html
+
+
+def test_english_error_page_for_an_unknown_address(client):
+    response = client.get("/en/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "back"),
+    [("/nb/search/", "Noe gikk galt", 'href="/nb/"'), ("/en/search/", "Something went wrong", 'href="/en/"')],
+)
+def test_the_server_error_page_speaks_the_language_of_the_address(monkeypatch, path, title, back):
+    from django.test import Client
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the search broke")
+
+    monkeypatch.setattr("directory.views.results_context", broken)
+    response = Client(raise_request_exception=False).get(path)
+
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert f'<html lang="{path[1:3]}"' in html
+    assert title in html
+    assert back in html
+    assert 'href="tel:113"' in html
+
+
+# --- The search form works without JavaScript -------------------------------------------------------------------
+
+
+def test_home_search_form_is_a_plain_get_form_that_submits_itself_when_a_choice_changes(client):
+    html = client.get("/nb/").content.decode()
+
+    form = re.search(r"<form [^>]*>", html[html.index('class="search-form"') - 6 :]).group(0)
+    assert 'method="get"' in form
+    assert 'action="/nb/search/"' in form
+    assert "data-autosubmit" in form
+    # The note about choices applying at once is shown by the script only, so it is never wrong without it.
+    assert re.search(r"<p [^>]*data-autosubmit-hint hidden>", html)
+    assert 'type="submit"' in html
+
+
+def test_the_home_search_form_fields_give_a_search_without_javascript(client, make_supporter):
+    kari = make_supporter(name="Kari Nordmann", municipality="Oslo")
+    make_supporter(name="Kari Berg", municipality="Bergen")
+    html = client.get("/nb/").content.decode()
+    assert 'name="q"' in html
+    assert 'name="county"' in html
+
+    response = client.get("/nb/search/", {"q": "kari", "county": "03"})
+
+    assert [supporter.pk for supporter in response.context["page"].object_list] == [kari.pk]
+
+
+# --- Accessibility statement -------------------------------------------------------------------------------------
+
+
+def test_accessibility_statement_in_english(client):
+    html = client.get("/en/accessibility/").content.decode()
+
+    assert "WCAG 2.2" in html
+    assert "likestillings- og diskrimineringsloven" in html
+    assert "axe-core" in html
+    assert "Known limitations" in html
+    assert "association's secretariat" in html or "association&#x27;s secretariat" in html
+    assert '<a class="ds-link" href="https://www.uutilsynet.no/">' in html
+    assert '<time datetime="2026-11-26">26 November 2026</time>' in html
+
+
+def test_accessibility_statement_in_bokmal(client):
+    html = client.get("/nb/accessibility/").content.decode()
+
+    assert "Tilgjengelighetserklæring</h1>" in html
+    assert "WCAG 2.2" in html
+    assert "forskrift om universell utforming" in html
+    assert "Kjente begrensninger" in html
+    assert "sekretariatet i Legeforeningen" in html
+    assert '<time datetime="2026-11-26">26. november 2026</time>' in html
+
+
+def test_bokmal_about_and_privacy_pages_are_in_norwegian(client):
+    about = client.get("/nb/about/").content.decode()
+    privacy = client.get("/nb/privacy/").content.decode()
+
+    assert "Inntil tre samtaler er gratis" in about
+    assert "Ikke en akuttjeneste" in about
+    assert "De offentlige sidene setter ingen informasjonskapsler" in privacy
+    assert '<code class="cookie-name">' in privacy

@@ -19,6 +19,7 @@ from django.views.debug import ExceptionReporter
 
 from config.logging import anonymous_request
 from config.middleware import PERMISSIONS_POLICY
+from directory import api_urls
 from directory import urls as directory_urls
 
 MARKER = "zebra-marker-4711"
@@ -50,6 +51,9 @@ def public_requests(make_supporter):
         ("get", "/en/about/", {}, 200),
         ("get", "/en/privacy/", {}, 200),
         ("get", "/en/accessibility/", {}, 200),
+        ("get", "/en/open-data/", {}, 200),
+        ("get", f"/api/roster.json?q=lege+{MARKER}&county=46&mode=phone&page=2&per_page=5", {}, 200),
+        ("get", f"/api/roster.json?county={MARKER}&page=abc", {}, 200),
         ("get", "/healthz", {}, 200),
         ("head", "/en/search/?q=oslo", {}, 200),
         ("get", "/static/css/site.css", {}, 200),
@@ -84,7 +88,8 @@ LOGGED_IN_VIEWS = {"directory:my_listing", "directory:my_listing_confirm"}
 
 def test_every_public_view_is_among_the_checked_requests(public_requests):
     directory_views = {f"directory:{pattern.name}" for pattern in directory_urls.urlpatterns}
-    public_views = directory_views - LOGGED_IN_VIEWS | {"healthz"}
+    api_views = {f"api:{pattern.name}" for pattern in api_urls.urlpatterns}
+    public_views = directory_views - LOGGED_IN_VIEWS | api_views | {"healthz"}
     checked = set()
     for _method, path, _extra, _status in public_requests:
         with contextlib.suppress(Resolver404):
@@ -142,12 +147,15 @@ def csp_directives(response):
 def assert_privacy_headers(response, path):
     directives = csp_directives(response)
     assert directives["default-src"] == ["'none'"], path
-    for directive in ("script-src", "style-src", "img-src", "font-src", "form-action"):
+    for directive in ("script-src", "style-src", "font-src", "form-action"):
         assert directives[directive] == ["'self'"], (path, directive)
+    # Images from this site, and the icons written into its stylesheets as data: addresses; nothing else.
+    assert directives["img-src"] == ["'self'", "data:"], path
     for directive in ("frame-ancestors", "base-uri", "object-src"):
         assert directives[directive] == ["'none'"], (path, directive)
     assert "unsafe" not in response.headers["Content-Security-Policy"], path
-    assert response.headers["Referrer-Policy"] == "no-referrer", path
+    # The address of a page goes to no other site (and to this one only, so that forms pass the CSRF check).
+    assert response.headers["Referrer-Policy"] == "same-origin", path
     assert response.headers["X-Content-Type-Options"] == "nosniff", path
     assert response.headers["X-Frame-Options"] == "DENY", path
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin", path

@@ -67,12 +67,12 @@ def test_profile_shows_every_public_field(client, make_supporter):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<h1>Kari Nordmann</h1>" in html
+    assert '<h1 class="ds-heading" data-size="lg">Kari Nordmann</h1>' in html
     assert "Fastlege" in html
     assert "General practice (family medicine)" in html
     assert "Psychiatry" in html
     assert "Fana, Bergen," in html
-    assert '<a href="/en/counties/46/">Vestland</a>' in html
+    assert '<a class="ds-link" href="/en/counties/46/">Vestland</a>' in html
     meets = re.search(r"<dt>Meets</dt>\s*<dd>(.*?)</dd>", html, re.S).group(1).lower()
     assert "in person" in meets
     assert "video" in meets
@@ -108,7 +108,9 @@ def test_profile_links_the_phone_in_e164_and_shows_it_in_national_format(client,
 
     html = profile(client, supporter).content.decode()
 
-    assert '<a href="tel:+4722123456">22 12 34 56</a>' in html
+    tel = re.search(r'<a class="ds-button" [^>]*href="tel:\+4722123456">(.*?)</a>', html, re.S)
+    assert tel, html
+    assert re.sub(r"<[^>]+>", "", tel.group(1)) == "Call 22 12 34 56"
 
 
 def test_profile_links_the_email_with_mailto(client, make_supporter):
@@ -116,7 +118,9 @@ def test_profile_links_the_email_with_mailto(client, make_supporter):
 
     html = profile(client, supporter).content.decode()
 
-    assert '<a href="mailto:kari.nordmann@example.org">kari.nordmann@example.org</a>' in html
+    mail = re.search(r'<a class="ds-button" [^>]*href="mailto:kari.nordmann@example.org">(.*?)</a>', html, re.S)
+    assert mail, html
+    assert re.sub(r"<[^>]+>", "", mail.group(1)) == "E-mail kari.nordmann@example.org"
 
 
 def test_a_hidden_phone_appears_nowhere_in_the_profile_or_the_vcard(client, make_supporter):
@@ -153,7 +157,7 @@ def test_a_hidden_email_appears_nowhere_in_the_profile_or_the_vcard(client, make
 def test_profile_has_the_what_to_expect_box(client, make_supporter):
     html = profile(client, make_supporter()).content.decode()
 
-    assert 'class="what-to-expect"' in html
+    assert 'class="what-to-expect ds-card"' in html
     assert "What to expect" in html
     assert "Up to three conversations, free of charge." in html
 
@@ -373,3 +377,65 @@ def test_open_now_agrees_with_availability_on(make_supporter, today, days_from_t
 
     assert in_open_now == (supporter.availability_on(today) == Availability.OPEN)
     assert in_open_now == (days_from_today < 0)
+
+
+# --- Languages and markup -------------------------------------------------------------------------------------
+
+
+def test_bokmal_profile_is_in_norwegian(client, make_supporter):
+    supporter = make_supporter(
+        name="Kari Nordmann",
+        municipality="Bergen",
+        specialties=["psychiatry"],
+        languages=["en"],
+        meets_in_person=True,
+        meets_by_phone=True,
+        meets_by_video=False,
+        evenings=True,
+        weekends=False,
+        last_confirmed=datetime.date(2026, 3, 3),
+    )
+
+    html = client.get(f"/nb/supporters/{supporter.pk}/").content.decode()
+
+    assert '<html lang="nb"' in html
+    assert "Kontakt Kari Nordmann direkte" in html
+    assert re.search(r'href="tel:\+47[0-9]+"><span class="contact-actions__kind">Ring</span>', html)
+    assert "Lagre kontakten (vCard)" in html
+    assert "Psykiatri" in html
+    assert "Engelsk" in html
+    assert re.search(r"<dt>Møteform</dt>\s*<dd>Ved oppmøte, på telefon</dd>", html)
+    assert "Kan møtes på kveldstid" in html
+    assert '<time datetime="2026-03-03">3. mars 2026</time>' in html
+    assert "Tar imot nye henvendelser" in html
+    assert "Hva du kan forvente" in html
+
+
+def test_bokmal_profile_shows_a_pause_with_its_last_day(client, make_supporter):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    supporter = make_supporter(availability=Availability.PAUSED, availability_until=tomorrow)
+
+    html = client.get(f"/nb/supporters/{supporter.pk}/").content.decode()
+
+    assert "På pause til og med " in html
+    assert f"{tomorrow.day}. " in html
+
+
+@pytest.mark.parametrize(
+    ("availability", "color"),
+    [(Availability.OPEN, "success"), (Availability.FEW_PLACES, "warning"), (Availability.PAUSED, "neutral")],
+)
+def test_availability_is_a_tag_coloured_by_status(client, make_supporter, availability, color):
+    supporter = make_supporter(availability=availability)
+
+    html = profile(client, supporter).content.decode()
+
+    assert f'<span class="ds-tag availability availability--{availability}" data-color="{color}">' in html
+
+
+def test_bokmal_vcard_names_the_country_in_norwegian(client, make_supporter):
+    supporter = make_supporter(municipality="Bergen")
+
+    lines = unfold(client.get(f"/nb/supporters/{supporter.pk}/vcard/").content)
+
+    assert split_components(property_value(lines, "ADR"))[-1] == "Norge"

@@ -13,7 +13,9 @@ from directory.models import PeerSupporter
 from tests.conftest import log_in_verified
 from training.models import Attendance, TrainingMeeting
 
-pytestmark = pytest.mark.django_db
+# The admin has no language in its address: it follows the browser's Accept-Language, here English.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_admin")]
+
 
 CHANGELIST = reverse("admin:directory_peersupporter_changelist")
 ADD = reverse("admin:directory_peersupporter_add")
@@ -190,6 +192,24 @@ def test_record_attendance_asks_for_the_meeting_then_records_it_once(roles):
     assert PeerSupporter.objects.training_due(datetime.date(2026, 11, 26)).filter(pk=roles.oslo.pk).exists() is False
 
 
+def test_record_attendance_speaks_bokmal_to_a_norwegian_browser(roles):
+    meeting = TrainingMeeting.objects.create(date=datetime.date(2026, 9, 1), place="Soria Moria")
+    client = roles.clients["oslo_coordinator"]
+    selected = {"action": "record_attendance", "_selected_action": [roles.oslo.pk]}
+
+    page = client.post(CHANGELIST, selected, HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+    assert "Registrer at disse kollegastøtterne deltok på samlingen du velger." in page
+    assert 'value="Registrer deltakelse"' in page
+    assert "Opplæringssamling" in page
+
+    done = client.post(
+        CHANGELIST, {**selected, "meeting": meeting.pk, "apply": "1"}, follow=True, HTTP_ACCEPT_LANGUAGE="nb"
+    )
+    assert messages_of(done) == [
+        "Deltakelse på 2026-09-01 Soria Moria er registrert for 1 kollegastøtter; 0 var allerede registrert."
+    ]
+
+
 def test_record_attendance_with_ids_from_another_county_records_nothing(roles):
     meeting = TrainingMeeting.objects.create(date=datetime.date(2026, 9, 1), place="Soria Moria")
 
@@ -214,6 +234,27 @@ def test_send_invitation_and_retire(roles):
     roles.oslo.refresh_from_db()
     roles.supporter.refresh_from_db()
     assert (roles.oslo.listed, roles.supporter.is_active) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("language", "sent", "action"),
+    [
+        ("nb", "1 invitasjon er sendt.", "Send invitasjon til å opprette konto"),
+        ("en", "1 invitation sent.", "Send an account invitation"),
+    ],
+)
+def test_admin_actions_and_messages_follow_the_browsers_language(roles, language, sent, action):
+    client = roles.clients["oslo_coordinator"]
+    changelist = client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'<option value="send_invitation">{action}</option>' in changelist
+
+    response = client.post(
+        CHANGELIST,
+        {"action": "send_invitation", "_selected_action": [roles.oslo.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert messages_of(response) == [sent]
 
 
 # County scope of the form

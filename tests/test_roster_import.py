@@ -14,6 +14,9 @@ from directory.models import PeerSupporter
 from directory.resources import roster_import
 from tests.conftest import log_in_verified
 
+# The admin has no language in its address: it follows the browser's Accept-Language, here English.
+pytestmark = pytest.mark.usefixtures("english_admin")
+
 
 def new_row(**values):
     row = {
@@ -339,10 +342,10 @@ def admin_url(action):
     return reverse(f"admin:directory_peersupporter_{action}")
 
 
-def post_import(client, data, file_name="roster.csv", format_index=0):
+def post_import(client, data, file_name="roster.csv", format_index=0, **headers):
     upload = io.BytesIO(data)
     upload.name = file_name
-    return client.post(admin_url("import"), {"import_file": upload, "format": format_index, "resource": 0})
+    return client.post(admin_url("import"), {"import_file": upload, "format": format_index, "resource": 0}, **headers)
 
 
 @pytest.mark.parametrize(("file_name", "format_index"), [("roster.csv", 0), ("roster.xlsx", 1)])
@@ -389,3 +392,38 @@ def test_a_supporter_without_staff_role_cannot_reach_the_import(roles, django_us
     user = django_user_model.objects.create_user("plain@example.org")
     client = log_in_verified(Client(), user)
     assert client.get(admin_url("import")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "messages"),
+    [
+        ("nb", ["Mangler en påkrevd kolonne: municipality.", "Fil som skal importeres", "høyst 2 MB og 2000 rader"]),
+        ("en", ["Missing required column: municipality.", "File to import", "at most 2 MB and 2000 rows"]),
+    ],
+)
+def test_admin_import_speaks_the_browsers_language(roles, language, messages):
+    response = post_import(roles.clients["administrator"], b"name,county\nA,03\n", HTTP_ACCEPT_LANGUAGE=language)
+    body = response.content.decode()
+    assert f'<html lang="{language}"' in body
+    for message in messages:
+        assert message in body
+
+
+def test_admin_import_preview_names_outcomes_and_row_errors_in_bokmal(roles):
+    rows = [new_row(), new_row(email="v@example.org", county="Vestland", municipality="Bergen")]
+    response = post_import(roles.clients["oslo_coordinator"], csv_file(rows), HTTP_ACCEPT_LANGUAGE="nb")
+    body = response.content.decode()
+    assert "Forhåndsvisning: ingenting er lagret ennå" in body
+    assert "2 rader: nye 1, endrede 0, uendrede 0, feil 1." in body
+    assert "Vestland er ikke et av fylkene dine." in body
+
+
+def test_admin_import_confirmation_is_reported_in_bokmal(roles):
+    client = roles.clients["oslo_coordinator"]
+    preview = post_import(client, csv_file([new_row()]), HTTP_ACCEPT_LANGUAGE="nb")
+    confirm = preview.context["confirm_form"].initial
+    response = client.post(admin_url("process_import"), confirm, follow=True, HTTP_ACCEPT_LANGUAGE="nb")
+    [message] = [str(message) for message in response.context["messages"]]
+    assert message.startswith("Importen av ")
+    assert message.endswith(" er ferdig. Nye: 1, endrede: 0, slettede: 0, uendrede: 0.")
+    assert imported().municipality.number == "0301"

@@ -50,13 +50,15 @@ def remote_ids(response):
 def cards(response):
     """The HTML of each supporter card in the main results (not the remote list), by supporter id."""
     results = response.content.decode().split('<section class="remote"')[0]
-    pattern = r'<article class="card" aria-labelledby="supporter-(\d+)">(.*?)</article>'
+    pattern = r'<article class="ds-card supporter-card" aria-labelledby="supporter-(\d+)">(.*?)</article>'
     return {int(pk): body for pk, body in re.findall(pattern, results, re.S)}
 
 
 def notice(response):
     """The text of the "could not be understood" notice, or "" when there is none."""
-    match = re.search(r'<div class="notice" role="status">(.*?)</div>', response.content.decode(), re.S)
+    match = re.search(
+        r'<div class="ds-alert notice" data-color="warning" role="status">(.*?)</div>', response.content.decode(), re.S
+    )
     return html.unescape(match.group(1)) if match else ""
 
 
@@ -465,7 +467,7 @@ def test_remote_list_links_to_everyone_who_meets_remotely_keeping_the_rest_of_th
     response = search(client, {"county": "46", "language": "en", "open": "on", "mode": "in_person", "page": "2"})
 
     link = html.unescape(
-        re.search(r'<a href="([^"]+)">Everyone in the country who meets', response.content.decode())[1]
+        re.search(r'<a href="([^"]+)" class="ds-link">Everyone in the country who meets', response.content.decode())[1]
     )
     path, query = urlsplit(link).path, parse_qs(urlsplit(link).query)
     assert path == "/en/search/"
@@ -732,3 +734,66 @@ def test_profile_query_count_is_fixed(client, make_supporter, django_assert_num_
     # The supporter with place and county, then the specialties, then the languages.
     with django_assert_num_queries(3):
         assert client.get(supporter.get_absolute_url()).status_code == 200
+
+
+# Languages and markup
+
+
+def test_bokmal_search_explains_bad_input_in_norwegian(client, make_supporter):
+    make_supporter(municipality=BERGEN)
+
+    response = client.get("/nb/search/?county=99&page=abc")
+
+    assert response.status_code == 200
+    text = notice(response)
+    assert "En del av søket ble ikke forstått og er utelatt:" in text
+    assert "Det finnes ikke noe fylke «99»." in text
+    assert "«abc» er ikke et sidenummer, så første side vises." in text
+
+
+def test_bokmal_search_shows_results_and_filters_in_norwegian(client, make_supporter):
+    make_supporter(municipality=BERGEN, meets_by_video=True, evenings=True)
+    make_supporter(municipality=VOSS)
+
+    html = client.get("/nb/search/", {"municipality": BERGEN}).content.decode()
+
+    assert '<html lang="nb"' in html
+    assert "2 kollegastøttere" in html
+    assert "nærmest Bergen først" in html
+    assert "i kommunen du valgte" in html
+    assert re.search(r"omtrent \d+ km unna", html)
+    assert "Møteform: ved oppmøte, på telefon, på video · kveldstid" in html
+    assert "Tar imot nye henvendelser" in html
+    assert "Flere filtre" in html
+    assert '<legend class="ds-label">Møteform</legend>' in html
+
+
+def test_bokmal_empty_search_suggests_widening_it(client, make_supporter):
+    make_supporter(municipality=OSLO)
+
+    html = client.get("/nb/search/", {"q": "ingen-slik-person"}).content.decode()
+
+    assert "0 kollegastøttere" in html
+    assert "Ingen kollegastøtter passer med alle disse valgene." in html
+    assert 'href="/nb/search/">Vis alle kollegastøttere</a>' in html
+
+
+def test_paging_uses_the_design_system_markup_and_marks_the_current_page(client, forty_five_in_oslo_on_evenings):
+    page = search(client, {"county": "03", "evenings": "on", "page": "2"}).content.decode()
+
+    nav = re.search(r'<nav class="ds-pagination" aria-label="Pages of results">(.*?)</nav>', page, re.S).group(1)
+    current = re.findall(r'<a href="([^"]*)" class="ds-button" data-variant="tertiary" aria-current="true">', nav)
+    assert len(current) == 1
+    assert parse_qs(urlsplit(html.unescape(current[0])).query)["page"] == ["2"]
+    assert '<a rel="prev"' in nav
+    assert '<a rel="next"' in nav
+
+
+def test_filters_open_by_themselves_when_one_is_chosen(client, make_supporter):
+    make_supporter()
+
+    folded = search(client).content.decode()
+    chosen = search(client, {"mode": "video"}).content.decode()
+
+    assert re.search(r'<details class="ds-details search-form__more"[^>]*data-open-wide>', folded)
+    assert re.search(r'<details class="ds-details search-form__more"[^>]*data-open-wide open>', chosen)

@@ -7,7 +7,8 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from directory.models import Specialty, SpecialtyGroup
 from tallies.models import ClosedMonth, MonthlyTally, recent_months
@@ -399,3 +400,90 @@ def test_export_takes_a_fixed_number_of_queries(roles, make_supporter, django_as
     with django_assert_max_num_queries(8):
         response = roles.clients["administrator"].get(export_url())
     assert len(read_csv(response)) == 1 + sum(index % 4 for index in range(30))
+
+
+# Languages and accessibility
+
+
+def test_the_dashboard_speaks_bokmal_under_nb(roles, roster):
+    response = roles.clients["oslo_coordinator"].get("/nb/staff/")
+    html = response.text
+    assert response.status_code == 200
+    assert '<html lang="nb"' in html
+    with translation.override("nb"):
+        today = date_format(timezone.localdate(), "DATE_FORMAT")
+    assert '<h1 class="ds-heading" data-size="lg">Status per fylke</h1>' in html
+    assert f"Kollegastøttere som er oppført i fylket ditt, per {today}." in html
+    assert "Trenger opplæring" in html
+    assert "Ikke bekreftet på 180 dager" in html
+    assert "(bør følges opp)" in html
+    assert '<a class="ds-link" href="/nb/staff/" aria-current="page">Status</a>' in html
+    assert "Staff dashboard" not in html
+
+
+def test_the_dashboard_still_speaks_english_under_en(roles, roster):
+    html = roles.clients["oslo_coordinator"].get("/en/staff/").text
+    assert '<html lang="en"' in html
+    assert "Listed supporters in your county on" in html
+    assert '<a class="ds-link" href="/en/staff/" aria-current="page">Dashboard</a>' in html
+    assert "(needs follow-up)" in html
+
+
+def test_statistics_coverage_and_export_errors_in_bokmal(roles, roster):
+    client = roles.clients["oslo_coordinator"]
+    statistics = client.get("/nb/staff/statistics/").text
+    with translation.override("nb"):
+        last = date_format(roster["last"], "YEAR_MONTH_FORMAT")
+    assert "Samtaler per måned, alle viste fylker" in statistics
+    assert f'<th scope="row">{last[:1].upper()}{last[1:]}</th>' in statistics
+    assert "Last ned CSV" in statistics
+    # The chart's coordinates stay numbers an SVG understands, with no Norwegian decimal comma.
+    coordinates = re.findall(
+        r' (?:x|y|width|height)="([^"]*)"', statistics.split('role="img"', 1)[1].split("</svg>")[0]
+    )
+    assert coordinates
+    assert all(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?%?", value) for value in coordinates), coordinates
+    assert "<strong>Oslo:</strong> ingen dekning for " in client.get("/nb/staff/coverage/").text
+
+    refused = client.get("/nb/staff/statistics/export.csv?start=2026-05&end=2026-01")
+    assert refused.status_code == 400
+    assert "Eksporten kunne ikke lages" in refused.text
+    assert "Den første måneden må komme før den siste." in refused.text
+    refused = client.get("/nb/staff/statistics/export.csv?year=abc")
+    assert '<a class="ds-link" href="#id_year">År: Skriv året med fire sifre, for eksempel 2026.</a>' in refused.text
+
+
+def test_the_export_keeps_its_column_names_in_every_language(roles, roster):
+    query = f"start={months()[-1]:%Y-%m}&end={months()[0]:%Y-%m}"
+    response = roles.clients["oslo_coordinator"].get(f"/nb/staff/statistics/export.csv?{query}")
+    assert read_csv(response)[0] == [
+        "county",
+        "supporter name",
+        "supporter id",
+        "month",
+        "in person",
+        "phone",
+        "video",
+        "total",
+    ]
+
+
+def test_closing_a_month_in_bokmal(roles):
+    client = roles.clients["administrator"]
+    refused = client.post("/nb/staff/months/close/", {"month": "soon"})
+    assert refused.status_code == 400
+    assert "Ingenting ble avsluttet" in refused.text
+    assert 'id="error-summary"' in refused.text
+
+    response = client.post("/nb/staff/months/close/", {"month": f"{months()[1]:%Y-%m}"}, follow=True)
+    assert "er avsluttet: kollegastøtterne kan ikke lenger endre tallene for måneden." in response.text
+    assert "Avslutt måneden" in response.text
+
+
+@pytest.mark.parametrize("name", ["dashboard", "coverage", "statistics", "close_month"])
+def test_every_table_scrolls_in_its_own_labelled_region(roles, roster, name):
+    html = roles.clients["administrator"].get(reverse(f"staff:{name}")).text
+    regions = re.findall(r'<div class="table-scroll" tabindex="0" role="region" aria-label(?:ledby)?="[^"]+">', html)
+    assert len(regions) == html.count("<table") > 0
+    assert html.count("<caption") == html.count("<table")
+    assert 'href="/static/css/staff.css"' in html

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import attendances_in_scope, supporters_in_scope
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedInlineMixin, roster_staff
@@ -46,6 +47,6 @@ class AttendanceAdmin(ScopedHistoryAdmin):
             kwargs["queryset"] = supporters_in_scope(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(ordering="supporter__municipality__county__number")
+    @admin.display(description=_("county"), ordering="supporter__municipality__county__number")
     def county(self, attendance):
         return attendance.supporter.county
