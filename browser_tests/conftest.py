@@ -7,6 +7,7 @@ download is not used. Pages are read in English (/en/...) and found by role, lab
 import contextlib
 import os
 import re
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -81,7 +82,7 @@ def test_database_before_live_server(django_db_setup):
 
 
 @pytest.fixture(scope="session")
-def browser(playwright):
+def browser(playwright, live_server):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it).")
     # One browser for the session; each test gets a new context (below). Playwright starts the browser with a new,
@@ -91,6 +92,12 @@ def browser(playwright):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+    # The server answers each connection in a thread of its own, which closes the shared test database connection
+    # when the browser hangs up. Those threads must be done before the server (which needs the browser, so stops
+    # after it) hands that connection back, or they find it gone.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=10)
 
 
 class Visitor:

@@ -18,8 +18,15 @@ from browser_tests.conftest import log_in, submit
 from directory.models import PeerSupporter
 
 
+def settle(page):
+    """Wait until nothing on the page moves. A <details> that opens grows for a moment (Designsystemet animates it),
+    and a click whose press and release land on different elements as the content shifts does nothing."""
+    page.wait_for_function("() => document.getAnimations().every(animation => animation.playState !== 'running')")
+
+
 def change_filter(page, action):
     """Change one filter. The search form may send itself as filters change (static/js/site.js): wait for that."""
+    settle(page)
     if page.get_by_role("search").get_attribute("data-autosubmit") is not None:
         with page.expect_navigation():
             action()
@@ -31,6 +38,7 @@ def reveal(page, control):
     """Open the folded parts of the form (<details>) that hold control, outermost first."""
     while (folded := page.locator("details:not([open])", has=control)).count():
         folded.first.locator("> summary").click()
+        settle(page)
 
 
 def query_of(url):
