@@ -7,9 +7,10 @@ import datetime
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_list, env_str, mailer_settings
+from config.env import env_bool, env_int, env_list, env_str, mailer_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -205,17 +206,29 @@ AXES_ENABLE_ADMIN = False
 # Addresses of the reverse proxy whose X-Forwarded-For names the visitor (the same as gunicorn's).
 TRUSTED_PROXIES = env_list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
-# Caches. "axes" counts failed logins and must be shared by every worker, or a lockout would hold only in the
-# worker that counted it: Redis when REDIS_URL is set (several app servers), otherwise a table in the database.
+# Caches. "default" holds the rendered public pages (directory/cache.py): Redis, shared by every app server, when
+# REDIS_URL is set, otherwise memory in each process. "roster_version" holds the version that makes those pages
+# obsolete when the roster changes, so it must be shared by every process: the same Redis, or files in CACHE_DIR for
+# the workers of a single machine. "axes" counts failed logins and must be shared by every worker, or a lockout
+# would hold only in the worker that counted it: Redis, or a table in the database.
 REDIS_URL = env_str("REDIS_URL", default="")
 REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+CACHE_DIR = Path(env_str("CACHE_DIR", default=str(BASE_DIR / "var" / "cache")))
 CACHES = {
     "default": REDIS_CACHE if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "roster_version": REDIS_CACHE
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": CACHE_DIR / "roster-version"},
     "axes": REDIS_CACHE
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "axes_cache"},
 }
 AXES_CACHE = "axes"
+# How long a rendered public page is kept; 0 turns the page cache off. A change to the roster, the next day and a
+# new release make cached pages obsolete at once; this only bounds how long unused entries take up room.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=3600)
+if PAGE_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("PAGE_CACHE_SECONDS must be 0 (no page cache) or more.")
 
 # Error reports by e-mail, if an operator names recipients; they never carry a visitor's query or address.
 ADMINS = env_list("DJANGO_ADMINS", default=[])

@@ -96,9 +96,9 @@ def supporter_data(request, supporter, today):
 @require_safe
 def roster(request):
     """The public roster as JSON: the search's parameters, filters and order, paged."""
-    search = SupporterFilter(request.GET, queryset=PeerSupporter.objects.listed().for_cards())
+    search = SupporterFilter(request.GET, queryset=PeerSupporter.objects.listed())
     size, size_message = page_size(request.GET.get("per_page"))
-    page, page_message = page_of(search.qs, request.GET.get("page"), size)
+    page, page_message = page_of(search.qs, request.GET.get("page"), size, reference_data=search.reference)
     # As on the search page, a part of the request that cannot be understood is left out, and the answer says so.
     notices = [str(error) for errors in search.form.errors.values() for error in errors]
     notices += [message for message in (size_message, page_message) if message]

@@ -3,9 +3,10 @@
 from django.urls import path
 
 from directory import api
+from directory.cache import cached_page
 
 app_name = "api"
 
 urlpatterns = [
-    path("roster.json", api.roster, name="roster"),
+    path("roster.json", cached_page(api.roster), name="roster"),
 ]

@@ -1,23 +1,19 @@
-import functools
-
 import django_filters
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from counties.models import County, Municipality
-from counties.text import norwegian_sort_key
-from directory.models import Language, PeerSupporter, Specialty
-
-
-def county_choices():
-    counties = sorted(County.objects.filter(active=True), key=lambda county: norwegian_sort_key(county.name))
-    return [("", _("All counties"))] + [(county.number, county.name) for county in counties]
+from counties.models import Municipality
+from counties.text import fold, norwegian_sort_key
+from directory.models import PeerSupporter
+from directory.reference import reference
 
 
 def municipality_choices():
-    """Municipalities grouped by county, both in Norwegian alphabetical order."""
+    """Municipalities grouped by county, both in Norwegian alphabetical order (the supporter's own listing form)."""
     groups = {}
     for municipality in Municipality.objects.filter(county__active=True).select_related("county"):
         groups.setdefault(municipality.county, []).append(municipality)
@@ -34,6 +30,114 @@ def municipality_choices():
 REMOTE_KEEPS = ("q", "specialty", "language", "open", "evenings", "weekends")
 
 
+class ReferenceChoiceField(forms.ChoiceField):
+    """One of the reference data's objects (a county), by its key: checked against the data in memory, no query."""
+
+    objects = {}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        ProhibitNullCharactersValidator()(value)
+        return value
+
+    def clean(self, value):
+        key = super().clean(value)
+        return self.objects[key] if key else None
+
+
+class ReferenceMultipleChoiceField(forms.MultipleChoiceField):
+    """Several of the reference data's objects (specialties, languages), by their keys, without a query."""
+
+    objects = {}
+
+    def to_python(self, value):
+        values = super().to_python(value)
+        for item in values:
+            ProhibitNullCharactersValidator()(item)
+        return values
+
+    def clean(self, value):
+        return [self.objects[key] for key in dict.fromkeys(super().clean(value))]
+
+
+class MunicipalityField(forms.CharField):
+    """A municipality typed by name (folded like the free text, so "tromso" is Tromsø), or given by its number.
+
+    Each part of a name in several languages ("Trondheim - Tråante") finds it, and a name that two municipalities
+    share needs its county: "Herøy (Nordland)", which is also how such a municipality is shown.
+    """
+
+    default_error_messages = {
+        "invalid_choice": _("There is no municipality “%(value)s”."),
+        "ambiguous": _("Several municipalities are called “%(value)s”: write %(choices)s."),
+    }
+    municipalities = None  # The Municipalities of the reference data (set by the filter set).
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        found = self.municipalities.find(text)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            labels = [str(format_lazy(_("“{name}”"), name=self.municipalities.label(place))) for place in found]
+            choices = format_lazy(_("{first} or {last}"), first=", ".join(labels[:-1]), last=labels[-1])
+            raise forms.ValidationError(
+                self.error_messages["ambiguous"], code="ambiguous", params={"value": text, "choices": choices}
+            )
+        raise forms.ValidationError(
+            self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text}
+        )
+
+    def prepare_value(self, value):
+        """Show the municipality's name in the field, also when the address gave its number."""
+        if self.municipalities is not None and isinstance(value, str) and value.strip():
+            found = self.municipalities.find(value.strip())
+            if len(found) == 1:
+                return self.municipalities.label(found[0])
+        elif value is not None and hasattr(value, "county"):
+            return self.municipalities.label(value)
+        return value
+
+
+class Municipalities:
+    """The municipalities a search can be ordered from (those of active counties), found by number or by name."""
+
+    def __init__(self, municipalities):
+        self.by_number = {}
+        self.by_name = {}
+        names = {}
+        for place in municipalities:
+            self.by_number[place.number] = place
+            for form in {place.name, *place.name.split(" - ")}:
+                self.by_name.setdefault(fold(form), []).append(place)
+                self.by_name.setdefault(fold(form, place.county.name), []).append(place)
+            names.setdefault(place.name, []).append(place)
+        self.shared_names = {name for name, places in names.items() if len(places) > 1}
+
+    def find(self, text):
+        if text in self.by_number:
+            return [self.by_number[text]]
+        found = dict.fromkeys(self.by_name.get(fold(text), []))
+        return sorted(found, key=lambda place: norwegian_sort_key(place.county.name))
+
+    def label(self, place):
+        return f"{place.name} ({place.county.name})" if place.name in self.shared_names else place.name
+
+
+class ReferenceChoiceFilter(django_filters.Filter):
+    field_class = ReferenceChoiceField
+
+
+class ReferenceMultipleChoiceFilter(django_filters.Filter):
+    field_class = ReferenceMultipleChoiceField
+
+
+class MunicipalityFilter(django_filters.Filter):
+    field_class = MunicipalityField
+
+
 class SupporterFilter(django_filters.FilterSet):
     """The public search: several values within one filter mean OR, different filters mean AND."""
 
@@ -43,25 +147,19 @@ class SupporterFilter(django_filters.FilterSet):
         max_length=100,
         error_messages={"max_length": _("The search text can be at most %(limit_value)d characters.")},
     )
-    county = django_filters.ModelChoiceFilter(
+    county = ReferenceChoiceFilter(
         label=_("County"),
-        queryset=County.objects.filter(active=True),
-        to_field_name="number",
         method="filter_county",
         error_messages={"invalid_choice": _("There is no county “%(value)s”.")},
     )
-    municipality = django_filters.ModelChoiceFilter(
+    municipality = MunicipalityFilter(
         label=_("Nearest to municipality"),
-        help_text=_("The closest supporters come first, with the distance shown."),
-        queryset=Municipality.objects.filter(county__active=True),
-        to_field_name="number",
+        help_text=_("Type its name. The closest supporters come first, with the distance shown."),
         method="order_by_distance",
-        error_messages={"invalid_choice": _("There is no municipality “%(value)s”.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    specialty = django_filters.ModelMultipleChoiceFilter(
+    specialty = ReferenceMultipleChoiceFilter(
         label=_("Specialty"),
-        queryset=Specialty.objects.all(),
-        to_field_name="slug",
         method="filter_specialty",
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("There is no specialty “%(value)s”.")},
@@ -73,10 +171,8 @@ class SupporterFilter(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("There is no meeting mode “%(value)s”.")},
     )
-    language = django_filters.ModelMultipleChoiceFilter(
+    language = ReferenceMultipleChoiceFilter(
         label=_("Language"),
-        queryset=Language.objects.all(),
-        to_field_name="code",
         method="filter_language",
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("There is no language “%(value)s”.")},
@@ -95,22 +191,41 @@ class SupporterFilter(django_filters.FilterSet):
         model = PeerSupporter
         fields = []
 
-    def __init__(self, data=None, *args, today=None, **kwargs):
+    def __init__(self, data=None, *args, today=None, reference_data=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.today = today or timezone.localdate()
-        # Choices in Norwegian alphabetical order, fetched once, and only if the form is drawn.
-        self.form.fields["county"].widget.choices = functools.cache(county_choices)
-        self.form.fields["municipality"].widget.choices = functools.cache(municipality_choices)
-        # Specialties and languages in the alphabetical order of the page's language.
-        name = "name_en" if (get_language() or "").startswith("en") else "name_nb"
-        for field in ("specialty", "language"):
-            self.form.fields[field].queryset = self.form.fields[field].queryset.order_by(name)
+        # Choices and checks from the reference data in memory: no query to draw or check the form.
+        self.reference = reference_data or reference()
+        fields = self.form.fields
+        counties = {county.number: county for county in self.reference.active_counties}
+        fields["county"].objects = counties
+        fields["county"].choices = [("", _("All counties")), *((number, c.name) for number, c in counties.items())]
+        fields["municipality"].municipalities = Municipalities(self.reference.public_municipalities)
+        # Specialties and languages in the alphabetical order of the page's language. Any of them is understood, but
+        # only those a listed supporter has are offered as boxes to tick (and those already chosen): no choice leads
+        # to an empty list, and the page stays small.
+        english = (get_language() or "").startswith("en")
+        for name, objects, key in [
+            ("specialty", self.reference.specialties.values(), "slug"),
+            ("language", self.reference.languages.values(), "code"),
+        ]:
+            ordered = sorted(objects, key=lambda item: norwegian_sort_key(item.name_en if english else item.name_nb))
+            fields[name].objects = {getattr(item, key): item for item in ordered}
+            chosen = set(self.data.getlist(name)) if self.is_bound and hasattr(self.data, "getlist") else set()
+            fields[name].choices = [
+                (getattr(item, key), item.name_en if english else item.name_nb)
+                for item in ordered
+                if item.offered or getattr(item, key) in chosen
+            ]
 
     def filter_text(self, queryset, name, value):
-        return queryset.matching_text(value) if value else queryset
+        return queryset.matching_text(value, self.reference) if value else queryset
 
     def filter_county(self, queryset, name, value):
-        return queryset.in_counties([value]) if value else queryset
+        return queryset.in_municipalities(self.county_municipality_ids(value)) if value else queryset
+
+    def county_municipality_ids(self, county):
+        return [m.pk for m in self.reference.municipalities.values() if m.county_id == county.pk]
 
     def order_by_distance(self, queryset, name, value):
         # Ordering, not filtering: applied last, in filter_queryset.
@@ -141,7 +256,10 @@ class SupporterFilter(django_filters.FilterSet):
         return self.form.cleaned_data.get("municipality")
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
+        return self.in_order(super().filter_queryset(queryset))
+
+    def in_order(self, queryset):
+        """Nearest first with a municipality chosen, otherwise open first in the daily order."""
         if self.chosen_municipality:
             return queryset.nearest_to(self.chosen_municipality, self.today)
         return queryset.in_daily_order(self.today)
@@ -150,7 +268,7 @@ class SupporterFilter(django_filters.FilterSet):
         """Supporters in other counties who meet by phone or video and match the rest of the search."""
         if not self.chosen_county:
             return None
-        queryset = self.queryset.exclude(municipality__county=self.chosen_county).remote()
+        queryset = self.queryset.exclude(municipality_id__in=self.county_municipality_ids(self.chosen_county)).remote()
         for name in REMOTE_KEEPS:
             queryset = self.filters[name].filter(queryset, self.form.cleaned_data.get(name))
         return queryset.in_daily_order(self.today)

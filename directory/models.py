@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, StringAgg, Subquery, Value, When
 from django.db.models.functions import MD5, ASin, Cast, Concat, Cos, Length, Power, Radians, Sin, Sqrt
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.urls import reverse
@@ -131,6 +131,20 @@ def through_exists(field_name, **lookups):
     return Exists(through.objects.filter(peersupporter_id=OuterRef("pk"), **lookups))
 
 
+def linked_ids(field_name, column):
+    """The ids a supporter links to through a many-to-many table, comma-separated (PostgreSQL evaluates it only for
+    the rows that are returned, after ORDER BY and LIMIT; SQLite likewise)."""
+    through = PeerSupporter._meta.get_field(field_name).remote_field.through
+    ids = (
+        through.objects.filter(peersupporter_id=OuterRef("pk"))
+        .order_by()
+        .values("peersupporter_id")
+        .annotate(ids=StringAgg(Cast(column, models.CharField()), Value(",")))
+        .values("ids")
+    )
+    return Subquery(ids, output_field=models.CharField())
+
+
 class PeerSupporterQuerySet(models.QuerySet):
     def listed(self):
         return self.filter(listed=True)
@@ -141,6 +155,9 @@ class PeerSupporterQuerySet(models.QuerySet):
 
     def in_counties(self, counties):
         return self.filter(municipality__county__in=counties)
+
+    def in_municipalities(self, municipality_ids):
+        return self.filter(municipality_id__in=municipality_ids)
 
     def in_specialties(self, specialties):
         return self.filter(through_exists("specialties", specialty__in=specialties))
@@ -158,15 +175,24 @@ class PeerSupporterQuerySet(models.QuerySet):
     def remote(self):
         return self.meeting_by([PeerSupporter.Mode.PHONE, PeerSupporter.Mode.VIDEO])
 
-    def matching_text(self, text):
-        """Every word of text appears in the name, title, town, municipality, county or a specialty."""
+    def matching_text(self, text, reference=None):
+        """Every word of text appears in the name, title, town, municipality, county or a specialty.
+
+        Municipalities, counties and specialties are matched in the reference data in memory, so that the database
+        compares one column of its own per word (search_text, which a trigram index serves on PostgreSQL) and looks
+        the rest up by id.
+        """
+        if reference is None:
+            # Imported here: directory.reference imports this module.
+            from directory.reference import reference as current_reference
+
+            reference = current_reference()
         queryset = self
         for word in fold(text).split():
             queryset = queryset.filter(
                 Q(search_text__contains=word)
-                | Q(municipality__search_name__contains=word)
-                | Q(municipality__county__search_name__contains=word)
-                | through_exists("specialties", specialty__search_text__contains=word)
+                | Q(municipality_id__in=reference.municipality_ids_matching(word))
+                | through_exists("specialties", specialty_id__in=reference.specialty_ids_matching(word))
             )
         return queryset
 
@@ -207,6 +233,17 @@ class PeerSupporterQuerySet(models.QuerySet):
     def for_cards(self):
         """What a list of supporter cards shows, fetched in a fixed number of queries."""
         return self.select_related("municipality__county").prefetch_related("specialties", "languages")
+
+    def with_link_ids(self):
+        """Each supporter's specialty and language ids as text ("3,17"), read in the same query as the supporter.
+
+        The public pages turn them into names from the reference data in memory (directory/reference.py) instead of
+        one more query per relation.
+        """
+        return self.select_related("municipality__county").annotate(
+            specialty_ids=linked_ids("specialties", "specialty_id"),
+            language_ids=linked_ids("languages", "language_id"),
+        )
 
 
 class PeerSupporter(models.Model):
@@ -312,6 +349,9 @@ class PeerSupporter(models.Model):
         ]
         indexes = [
             models.Index(fields=["listed", "availability"], name="supporter_listed_availability"),
+            # The county filter (municipality ids of the county) and the supporters per county on the home page.
+            models.Index(fields=["listed", "municipality"], name="supporter_listed_municipality"),
+            # On PostgreSQL also a trigram index on search_text for the free text (migration 0006, PostgreSQL only).
         ]
 
     def __str__(self):

@@ -402,3 +402,37 @@ def test_privacy_page_says_what_is_and_is_not_stored(client):
         "private window",
     ):
         assert statement in html, statement
+
+
+# The server-side page cache (directory/cache.py): it is only used outside a transaction, so these tests commit.
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_public_pages_answered_from_the_page_cache_keep_every_promise(client, public_requests):
+    for method, path, extra, status in public_requests:
+        visit(client, method, path, extra, status)
+        with CaptureQueriesContext(connection) as queries:
+            response = visit(client, method, path, extra, status)
+        assert [query["sql"] for query in queries if WRITES.match(query["sql"])] == [], path
+        assert not response.cookies, path
+        assert "Set-Cookie" not in response.headers, path
+        assert_privacy_headers(response, path)
+        if not path.startswith(settings.STATIC_URL):
+            assert response.headers["Cache-Control"] == "no-store", path
+    assert not client.cookies
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_page_cache_keeps_no_search_text_in_its_keys_and_no_client_address_at_all(client, public_requests):
+    from django.core.cache import caches
+
+    for method, path, extra, status in public_requests:
+        visit(client, method, path, extra, status)
+
+    stored = dict(caches["default"]._cache)
+    assert any(":page:" in key for key in stored)
+    for key, value in stored.items():
+        assert MARKER not in key
+        assert ":page:" not in key or re.fullmatch(r":\d+:page:[0-9a-f]{64}", key), key
+        assert CLIENT_ADDRESS.encode() not in value
+        assert FORWARDED_ADDRESS.encode() not in value
