@@ -10,7 +10,7 @@ LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" \
 	DJANGO_HTTPS="$${DJANGO_HTTPS:-false}"
 MANAGE = $(LOCAL_ENV) $(BIN)/python manage.py
 
-.PHONY: setup run test test-browser lint format lock messages clean manage
+.PHONY: setup run test test-browser bench lint format lock messages clean manage
 
 setup: $(INSTALLED)
 
@@ -55,6 +55,11 @@ format: setup
 lock: setup
 	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe base.in -o base.txt
 	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe dev.in -o dev.txt
+
+# The benchmark (bench/run.py): 1,000 to 100,000 supporters on SQLite and PostgreSQL, gunicorn as `make run`
+# starts it, load from wrk (apt-get install wrk). Options: make bench ARGS="--sizes 1000 --databases sqlite".
+bench: setup
+	$(BIN)/python bench/run.py $(ARGS)
 
 # After changing text in templates or code: collect the messages, fill in the Bokmål ones in
 # locale/nb/LC_MESSAGES/django.po, then run this again to compile. English is the source language,
