@@ -7,7 +7,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from counties.models import Municipality
-from counties.text import fold, norwegian_sort_key
+from counties.text import norwegian_sort_key
 from directory.models import PeerSupporter
 from directory.reference import reference
 
@@ -101,31 +101,6 @@ class MunicipalityField(forms.CharField):
         return value
 
 
-class Municipalities:
-    """The municipalities a search can be ordered from (those of active counties), found by number or by name."""
-
-    def __init__(self, municipalities):
-        self.by_number = {}
-        self.by_name = {}
-        names = {}
-        for place in municipalities:
-            self.by_number[place.number] = place
-            for form in {place.name, *place.name.split(" - ")}:
-                self.by_name.setdefault(fold(form), []).append(place)
-                self.by_name.setdefault(fold(form, place.county.name), []).append(place)
-            names.setdefault(place.name, []).append(place)
-        self.shared_names = {name for name, places in names.items() if len(places) > 1}
-
-    def find(self, text):
-        if text in self.by_number:
-            return [self.by_number[text]]
-        found = dict.fromkeys(self.by_name.get(fold(text), []))
-        return sorted(found, key=lambda place: norwegian_sort_key(place.county.name))
-
-    def label(self, place):
-        return f"{place.name} ({place.county.name})" if place.name in self.shared_names else place.name
-
-
 class ReferenceChoiceFilter(django_filters.Filter):
     field_class = ReferenceChoiceField
 
@@ -200,7 +175,7 @@ class SupporterFilter(django_filters.FilterSet):
         counties = {county.number: county for county in self.reference.active_counties}
         fields["county"].objects = counties
         fields["county"].choices = [("", _("All counties")), *((number, c.name) for number, c in counties.items())]
-        fields["municipality"].municipalities = Municipalities(self.reference.public_municipalities)
+        fields["municipality"].municipalities = self.reference.municipality_names
         # Specialties and languages in the alphabetical order of the page's language. Any of them is understood, but
         # only those a listed supporter has are offered as boxes to tick (and those already chosen): no choice leads
         # to an empty list, and the page stays small.

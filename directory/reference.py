@@ -8,6 +8,7 @@ and languages the form offers). A request inside a transaction reads them afresh
 """
 
 import dataclasses
+import functools
 import threading
 
 from django.db import connection
@@ -41,12 +42,42 @@ class Reference:
     def public_municipalities(self):
         return [m for m in self.municipalities.values() if m.county.active]
 
+    @functools.cached_property
+    def municipality_names(self):
+        """The municipalities a search can be ordered from, by number and name; worked out once per copy."""
+        return Municipalities(self.public_municipalities)
+
     def municipality_ids_matching(self, word):
         """Municipalities whose folded name, or whose county's folded name, contains word (as LIKE '%word%')."""
         return [m.pk for m in self.municipalities.values() if word in m.search_name or word in m.county.search_name]
 
     def specialty_ids_matching(self, word):
         return [s.pk for s in self.specialties.values() if word in s.search_text]
+
+
+class Municipalities:
+    """The municipalities a search can be ordered from (those of active counties), found by number or by name."""
+
+    def __init__(self, municipalities):
+        self.by_number = {}
+        self.by_name = {}
+        names = {}
+        for place in municipalities:
+            self.by_number[place.number] = place
+            for form in {place.name, *place.name.split(" - ")}:
+                self.by_name.setdefault(fold(form), []).append(place)
+                self.by_name.setdefault(fold(form, place.county.name), []).append(place)
+            names.setdefault(place.name, []).append(place)
+        self.shared_names = {name for name, places in names.items() if len(places) > 1}
+
+    def find(self, text):
+        if text in self.by_number:
+            return [self.by_number[text]]
+        found = dict.fromkeys(self.by_name.get(fold(text), []))
+        return sorted(found, key=lambda place: norwegian_sort_key(place.county.name))
+
+    def label(self, place):
+        return f"{place.name} ({place.county.name})" if place.name in self.shared_names else place.name
 
 
 def _columns(model, **columns):
