@@ -10,7 +10,7 @@ repeated requests for one address are answered from the server-side page cache a
 with PAGE_CACHE_SECONDS=0, where every request renders the page from the database (what a visitor meets when
 nobody has asked for that address since the roster last changed).
 
-    make bench                                  # everything (about 15 minutes)
+    make bench                                  # everything (about 13 minutes)
     make bench ARGS="--sizes 1000 --databases sqlite --duration 3"
 """
 
