@@ -2,7 +2,7 @@ from functools import update_wrapper
 
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +24,10 @@ class VerifiedAdminSite(admin.AdminSite):
         return super().has_permission(request) and request.user.is_verified()
 
     def login(self, request, extra_context=None):
+        # Someone logged in with the second factor who still lands here is not staff: the login page would send them
+        # straight back to the admin, and round again. They are refused instead.
+        if request.user.is_authenticated and request.user.is_verified():
+            raise PermissionDenied
         return redirect_to_login(request.GET.get("next", reverse("admin:index")), reverse("accounts:login"))
 
     def admin_view(self, view, cacheable=False):
