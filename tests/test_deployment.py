@@ -26,6 +26,13 @@ ALLOWED_PACKAGES = {
     "pytest", "pytest-django", "ruff", "setuptools", "wheel",
     # Real-browser and accessibility tests, translation catalogue checks.
     "playwright", "greenlet", "axe-playwright-python", "polib",
+    # Property-based tests.
+    "hypothesis", "sortedcontainers",
+    # The audit of the locked dependencies against published advisories (pip-audit) and what it needs.
+    "pip-audit", "boolean-py", "cachecontrol", "certifi", "charset-normalizer", "cyclonedx-python-lib", "defusedxml",
+    "filelock", "idna", "license-expression", "markdown-it-py", "mdurl", "msgpack", "packageurl-python", "pip-api",
+    "pip-requirements-parser", "platformdirs", "py-serializable", "pyparsing", "requests", "rich", "tomli",
+    "tomli-w", "urllib3",
 }  # fmt: skip
 # Words that mark analytics, error tracking, monitoring agents and other trackers.
 TRACKER_WORDS = (
