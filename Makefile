@@ -10,7 +10,7 @@ LOCAL_ENV = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" \
 	DJANGO_HTTPS="$${DJANGO_HTTPS:-false}"
 MANAGE = $(LOCAL_ENV) $(BIN)/python manage.py
 
-.PHONY: setup run test test-browser bench lint format lock messages clean manage
+.PHONY: setup run test test-browser bench load audit lint format lock messages clean manage
 
 setup: $(INSTALLED)
 
@@ -60,6 +60,18 @@ lock: setup
 # starts it, load from wrk (apt-get install wrk). Options: make bench ARGS="--sizes 1000 --databases sqlite".
 bench: setup
 	$(BIN)/python bench/run.py $(ARGS)
+
+# The load test (bench/load.py): 64 connections for 60 s on the search, then on the profile pages, gunicorn with the
+# production settings; any error or timeout fails it. Options: make load ARGS="--database sqlite --size 1000".
+load: setup
+	$(BIN)/python bench/load.py $(ARGS)
+
+# The locked dependencies against the published vulnerability advisories (pip-audit): a known vulnerability fails.
+# pip-audit lists each dependency it could not look up (the advisory service unknown or out of reach) as not audited;
+# ARGS=--strict makes that fail too.
+audit: setup
+	$(BIN)/pip-audit --require-hashes --disable-pip --progress-spinner off \
+		-r requirements/base.txt -r requirements/dev.txt $(ARGS)
 
 # After changing text in templates or code: collect the messages, fill in the Bokmål ones in
 # locale/nb/LC_MESSAGES/django.po, then run this again to compile. English is the source language,

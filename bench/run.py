@@ -123,10 +123,20 @@ def first_visit(base, path):
 WRK_LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
-def wrk(url, connections, seconds, threads=1):
-    """Requests per second, p50 and p99 in milliseconds, and the count of errors and timeouts."""
+def wrk(url, connections, seconds, threads=1, extra=(), timeout=10):
+    """Requests per second, p50 and p99 in milliseconds, and the counts of requests, errors and timeouts."""
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            f"{timeout}s",
+            *extra,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -139,6 +149,7 @@ def wrk(url, connections, seconds, threads=1):
     failed = sum(int(n) for n in errors.groups()) if errors else 0
     failed += int(non_2xx[1]) if non_2xx else 0
     return {
+        "requests": int(re.search(r"(\d+) requests in", output)[1]),
         "rps": rate,
         "p50": latency[50],
         "p99": latency[99],
