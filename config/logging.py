@@ -1,6 +1,7 @@
 """Error reports that say what broke, never who was looking: no query string, no client address."""
 
 import copy
+import logging
 
 from django.http import HttpRequest
 from django.utils.log import AdminEmailHandler
@@ -34,3 +35,11 @@ class PrivateAdminEmailHandler(AdminEmailHandler):
             record = copy.copy(record)
             record.request = anonymous_request(request)
         super().emit(record)
+
+
+class NotServiceUnavailable(logging.Filter):
+    """Leave out Django's line per 503 answer, which names the page: config.unavailable says once a minute that the
+    database is unreachable, without the pages asked for meanwhile (and /healthz logs nothing)."""
+
+    def filter(self, record):
+        return getattr(record, "status_code", None) != 503

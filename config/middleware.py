@@ -1,5 +1,9 @@
 """Response headers that keep the promise and that Django's own middleware does not send."""
 
+from django.db import DatabaseError
+
+from config.unavailable import database_unreachable
+
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
@@ -36,8 +40,7 @@ class PrivacyHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if logged_in(request):
             # Pages of the logged-in area stay out of every cache, on the way and in the browser.
             response.headers["Cache-Control"] = "private, no-store"
         else:
@@ -45,3 +48,14 @@ class PrivacyHeadersMiddleware:
             # own long-lived Cache-Control from whitenoise and keep it.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def logged_in(request):
+    user = getattr(request, "user", None)
+    try:
+        return user is not None and user.is_authenticated
+    except DatabaseError as error:
+        # The session could not be read, so the answer is the 503 page; whoever asked, it stays out of every cache.
+        if database_unreachable(error):
+            return True
+        raise

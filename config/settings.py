@@ -93,6 +93,8 @@ TEMPLATES = [
 
 def database_settings(url):
     """The default database from a URL; SQLite gets WAL mode so readers never wait for a writer."""
+    # Connections are kept for a minute and checked before each request reuses one, so one that died while the
+    # database was away is replaced by itself.
     database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["CONN_MAX_AGE"] = 0
@@ -100,6 +102,10 @@ def database_settings(url):
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
         }
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # A database server that does not answer at all (its host down or cut off) is given up on after 5 seconds,
+        # so that pages answer 503 rather than wait until gunicorn kills the worker. ?connect_timeout= overrides it.
+        database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     return database
 
 
@@ -244,7 +250,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.PrivateExceptionReporterFilt
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "not_service_unavailable": {"()": "config.logging.NotServiceUnavailable"},
+    },
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -259,6 +268,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "ERROR"},
     "loggers": {
         "django": {"handlers": ["console", "mail_admins"], "level": "ERROR", "propagate": False},
+        # A 503 means the database is unreachable: said once a minute by config.unavailable, not once per page.
+        "django.request": {"filters": ["not_service_unavailable"]},
         # A wrong Host header is answered with 400; logging it would only write down what a visitor sent.
         "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
     },

@@ -16,3 +16,6 @@ urlpatterns = [
         path("", include("directory.urls")),
     ),
 ]
+
+# A database that cannot be reached gets a 503 page instead of the 500 one (config/unavailable.py).
+handler500 = views.server_error

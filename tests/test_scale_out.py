@@ -21,7 +21,7 @@ import pytest
 import redis
 from django.utils import timezone
 
-from tests.test_server_logs import PROJECT, Server, manage
+from tests.servers import PROJECT, Server, manage
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 # A Redis database of its own, emptied before and after.
