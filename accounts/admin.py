@@ -1,13 +1,13 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin as BaseStaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.admin_actions import AllOrNothingActionsMixin, invitations_send
 from accounts.admin_scope import ScopedAdminMixin, administrators
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.models import Invitation, User
@@ -16,7 +16,7 @@ from accounts.services import invitation_send
 # Accounts, invitations and second-factor devices: national administrators only.
 
 
-class AdministratorsOnlyMixin(ScopedAdminMixin):
+class AdministratorsOnlyMixin(AllOrNothingActionsMixin, ScopedAdminMixin):
     may_view = staticmethod(administrators)
 
 
@@ -44,6 +44,7 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
     ]
     actions = ["send_invitation"]
+    actions_row_by_row = ["send_invitation"]
 
     def get_readonly_fields(self, request, obj=None):
         # Only a superuser makes another.
@@ -53,19 +54,13 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
 
     @admin.action(description=gettext_lazy("Send an invitation to set a password"), permissions=["change"])
     def send_invitation(self, request, queryset):
-        sent = 0
-        for user in queryset.filter(is_active=True):
-            try:
-                invitation_send(user=user, invited_by=request.user)
-                sent += 1
-            except OSError as error:
-                self.message_user(
-                    request,
-                    _("No e-mail could be sent to %(name)s: %(error)s") % {"name": user.email, "error": error},
-                    messages.ERROR,
-                )
-        message = ngettext("%(count)d invitation sent.", "%(count)d invitations sent.", sent) % {"count": sent}
-        self.message_user(request, message, messages.SUCCESS if sent else messages.WARNING)
+        """Each account its own unit: the invitation is kept only if its e-mail was sent."""
+        invitations_send(
+            self,
+            request,
+            queryset.filter(is_active=True),
+            lambda user: invitation_send(user=user, invited_by=request.user),
+        )
 
 
 @admin.register(Invitation)

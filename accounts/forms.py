@@ -1,3 +1,5 @@
+import logging
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -5,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.emails import email_send
 from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -14,10 +18,20 @@ class LoginForm(auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """The reset link goes out in the account's own language."""
+    """The reset link goes out in the account's own language.
+
+    When the mail server fails, the visitor still sees the usual "check your e-mail" page, as for an address that has
+    no account: a different page would tell anyone which addresses have one. The failure is logged for whoever runs
+    the site with the account's number and the kind of error (never the error's text, which may quote the address).
+    """
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
-        email_send(to=to_email, language=context["user"].language, template="password_reset", context=context)
+        try:
+            email_send(to=to_email, language=context["user"].language, template="password_reset", context=context)
+        except OSError as error:
+            logger.error(
+                "The password reset e-mail to account %s was not sent: %s", context["user"].pk, type(error).__name__
+            )
 
 
 class OneTimeCodeForm(forms.Form):

@@ -243,6 +243,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default=SERVER_EMAIL)
 # Mail through the SMTP server in EMAIL_URL (smtp://user:password@host:587?tls=true), or EMAIL_HOST and friends;
 # printed to the console when neither is set.
 MAILERS = {"default": mailer_settings(env_str("EMAIL_URL", default=""))}
+# Seconds to wait for the mail server before giving up, so that a page sending mail (an invitation, a password reset)
+# answers with a message rather than waiting until gunicorn ends the worker (after 30 seconds). The variable is named
+# after Django's EMAIL_TIMEOUT, a setting Django refuses beside MAILERS: the value goes into the mailer's options.
+MAIL_TIMEOUT_SECONDS = env_int("EMAIL_TIMEOUT", default=10)
+if not 1 <= MAIL_TIMEOUT_SECONDS <= 25:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be a whole number of seconds from 1 to 25.")
+if "OPTIONS" in MAILERS["default"]:
+    MAILERS["default"]["OPTIONS"]["timeout"] = MAIL_TIMEOUT_SECONDS
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.PrivateExceptionReporterFilter"
 
 # Logging: errors only. Nothing about ordinary public requests (no "Not Found" lines with paths), never a

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from accounts.access import counties_in_scope, municipalities_in_scope
+from accounts.admin_actions import AllOrNothingActionsMixin
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedInlineMixin, ScopedModelAdmin
 from counties.models import County, Municipality
 
@@ -15,7 +16,7 @@ class MunicipalityInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(County)
-class CountyAdmin(ScopedHistoryAdmin):
+class CountyAdmin(AllOrNothingActionsMixin, ScopedHistoryAdmin):
     scope = staticmethod(counties_in_scope)
     list_display = ["number", "name", "official_name", "active"]
     list_filter = ["active"]
@@ -24,7 +25,7 @@ class CountyAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(ScopedModelAdmin):
+class MunicipalityAdmin(AllOrNothingActionsMixin, ScopedModelAdmin):
     scope = staticmethod(municipalities_in_scope)
     list_display = ["number", "name", "county", "latitude", "longitude"]
     list_filter = ["county"]

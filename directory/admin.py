@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import counties_in_scope, municipalities_in_scope, supporters_in_scope
+from accounts.admin_actions import AllOrNothingActionsMixin, invitations_send
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedModelAdmin, administrators, roster_staff
-from accounts.services import InvitationError, supporter_invite, supporter_retire
+from accounts.services import supporter_invite, supporter_retire
 from directory.admin_forms import PeerSupporterAdminForm
 from directory.import_export_admin import RosterImportExportMixin
 from directory.models import Language, PeerSupporter, Specialty
@@ -19,7 +20,7 @@ from training.models import Attendance, TrainingMeeting
 
 
 @admin.register(Specialty)
-class SpecialtyAdmin(ScopedModelAdmin):
+class SpecialtyAdmin(AllOrNothingActionsMixin, ScopedModelAdmin):
     list_display = ["name_nb", "name_en", "group", "slug"]
     list_filter = ["group"]
     search_fields = ["name_nb", "name_en"]
@@ -27,7 +28,7 @@ class SpecialtyAdmin(ScopedModelAdmin):
 
 
 @admin.register(Language)
-class LanguageAdmin(ScopedModelAdmin):
+class LanguageAdmin(AllOrNothingActionsMixin, ScopedModelAdmin):
     list_display = ["code", "name_nb", "name_en"]
     search_fields = ["code", "name_nb", "name_en"]
 
@@ -80,8 +81,12 @@ class TrainingMeetingChoiceForm(forms.Form):
 
 
 @admin.register(PeerSupporter)
-class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
-    """Coordinators add, change and act on the supporters of their own counties; administrators on all."""
+class PeerSupporterAdmin(AllOrNothingActionsMixin, RosterImportExportMixin, ScopedHistoryAdmin):
+    """Coordinators add, change and act on the supporters of their own counties; administrators on all.
+
+    Every action changes all the selected supporters or none (AllOrNothingActionsMixin), except invitations: each
+    supporter's invitation is its own unit, since an e-mail that has left cannot be called back.
+    """
 
     scope = staticmethod(supporters_in_scope)
     may_add = may_change = staticmethod(roster_staff)
@@ -128,6 +133,7 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
     ]
 
     actions = ["list_supporters", "unlist_supporters", "record_attendance", "send_invitation", "retire"]
+    actions_row_by_row = ["send_invitation"]
 
     def get_queryset(self, request):
         return (
@@ -241,21 +247,16 @@ class PeerSupporterAdmin(RosterImportExportMixin, ScopedHistoryAdmin):
 
     @admin.action(description=gettext_lazy("Send an account invitation"), permissions=["change"])
     def send_invitation(self, request, queryset):
-        sent = 0
-        for supporter in queryset.select_related("account"):
-            try:
-                supporter_invite(supporter=supporter, invited_by=request.user)
-                sent += 1
-            except InvitationError as error:
-                self.message_user(request, str(error), messages.WARNING)
-            except OSError as error:
-                self.message_user(
-                    request,
-                    _("No e-mail could be sent to %(name)s: %(error)s") % {"name": supporter, "error": error},
-                    messages.ERROR,
-                )
-        message = ngettext("%(count)d invitation sent.", "%(count)d invitations sent.", sent) % {"count": sent}
-        self.message_user(request, message, messages.SUCCESS if sent else messages.WARNING)
+        """Each supporter all or nothing: an account, the invitation and its e-mail, or none of them.
+
+        Invitations already sent stay sent when a later one fails; staff see who got none and can select them again.
+        """
+        invitations_send(
+            self,
+            request,
+            queryset.select_related("account"),
+            lambda supporter: supporter_invite(supporter=supporter, invited_by=request.user),
+        )
 
     @admin.action(description=gettext_lazy("Retire: unlist and deactivate the account"), permissions=["change"])
     def retire(self, request, queryset):

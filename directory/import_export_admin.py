@@ -1,11 +1,16 @@
 """Import and export buttons for the supporter changelist, within the staff member's counties.
 
 Add RosterImportExportMixin first among the bases of the supporter ModelAdmin. Import always shows a preview of every
-row (a dry run) before anything is saved; confirming imports all rows or none.
+row (a dry run) before anything is saved; confirming imports all rows or none, with the admin log of it, in one
+transaction: a row the database refuses, or any other database error on the way, leaves the roster as it was and staff
+see a message saying so.
 """
+
+import logging
 
 from django import forms
 from django.contrib import messages
+from django.db import DatabaseError, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,8 +20,11 @@ from import_export.formats.base_formats import XLSX
 from import_export.forms import ImportForm
 
 from accounts.access import is_roster_staff, supporters_in_scope
+from accounts.admin_actions import database_error_text
 from directory.import_formats import MAX_FILE_BYTES, MAX_ROWS, RosterCSV, RosterExportCSV, RosterFileError, RosterXLSX
 from directory.resources import PeerSupporterResource, import_report
+
+logger = logging.getLogger(__name__)
 
 # django-import-export comes without a Norwegian catalogue. Its messages that staff meet on the import and export
 # pages are named here so that they are collected into the project's catalogue, which Django consults first.
@@ -122,10 +130,53 @@ class RosterImportExportMixin(ImportExportMixin):
             context["roster_report"] = import_report(result, dry_run=True)
         return response
 
+    def process_import(self, request, **kwargs):
+        """The confirmed import: every row and its admin log in one transaction, and only then the success message."""
+        request.roster_import_result = None
+        try:
+            with transaction.atomic():
+                response = super().process_import(request, **kwargs)
+        except DatabaseError as error:
+            logger.exception("A roster import failed and was undone.")
+            return self.import_failed(request, database_refused_message(None, error))
+        if request.roster_import_result is not None:
+            super().add_success_message(request.roster_import_result, request)
+        return response
+
+    def add_success_message(self, result, request):
+        # Said by process_import once the import is committed, never for one that is then undone.
+        request.roster_import_result = result
+
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
-            # The roster changed between preview and confirmation: the transaction was rolled back.
-            messages.error(request, _("Nothing was imported: the file no longer imports without errors. Try again."))
-            url = reverse("admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name)
-            return HttpResponseRedirect(url)
+            # The transaction was rolled back: either the database refused a row (or the import as a whole), or the
+            # roster changed between preview and confirmation so that a row no longer imports.
+            errors = [(None, error.error) for error in result.base_errors]
+            errors += [(number, error.error) for number, row_errors in result.row_errors() for error in row_errors]
+            refused = [(number, error) for number, error in errors if isinstance(error, DatabaseError)]
+            if refused:
+                message = database_refused_message(*refused[0])
+            else:
+                message = _("Nothing was imported: the file no longer imports without errors. Try again.")
+            return self.import_failed(request, message)
         return super().process_result(result, request)
+
+    def import_failed(self, request, message):
+        messages.error(request, message)
+        url = reverse("admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name)
+        return HttpResponseRedirect(url)
+
+
+def database_refused_message(number, error):
+    """What staff are told when the database refused a row of the import (number) or the import as a whole (None)."""
+    if number is None:
+        message = _(
+            "Nothing was imported: the database refused the import (%(error)s). Try again; if it fails again, tell "
+            "whoever runs the site."
+        )
+    else:
+        message = _(
+            "Nothing was imported: the database refused row %(number)d (%(error)s). Try again; if it fails again, "
+            "tell whoever runs the site."
+        )
+    return message % {"number": number, "error": database_error_text(error)}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import resources, widgets
@@ -20,6 +21,7 @@ from import_export.fields import Field
 from import_export.results import RowResult
 
 from accounts.access import counties_in_scope, supporters_in_scope
+from accounts.admin_actions import database_error_text
 from counties.models import County, Municipality
 from directory.import_formats import ROSTER_COLUMNS, RosterFileError, read_roster_file
 from directory.models import Availability, Language, PeerSupporter, Specialty
@@ -414,6 +416,13 @@ class ImportReport:
         return [(row.number, column, message) for row in self.rows for column, message in row.errors]
 
 
+def row_error_text(error):
+    """An unexpected error on a row, for staff: the database's refusal said as such, anything else as it is."""
+    if isinstance(error, DatabaseError):
+        return _("The database refused this row (%(error)s).") % {"error": database_error_text(error)}
+    return str(error)
+
+
 def import_report(result, *, dry_run):
     """The outcome of each row of an import_export Result, with each error on its column."""
     report = ImportReport(dry_run=dry_run, file_errors=[str(error.error) for error in result.base_errors])
@@ -422,7 +431,7 @@ def import_report(result, *, dry_run):
         if row_result.validation_error is not None:
             for column, messages in row_result.validation_error.message_dict.items():
                 errors.extend((column, message) for message in messages)
-        errors.extend(("", str(error.error)) for error in row_result.errors)
+        errors.extend(("", row_error_text(error.error)) for error in row_result.errors)
         outcome = ROW_OUTCOMES.get(row_result.import_type, row_result.import_type)
         report.rows.append(ReportRow(number, outcome, cell_text((row_result.row_values or {}).get("name")), errors))
     return report

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.access import supporters_in_scope, tallies_in_scope
+from accounts.admin_actions import AllOrNothingActionsMixin
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedModelAdmin
 from tallies.models import ClosedMonth, MonthlyTally
 
@@ -29,7 +30,7 @@ class MonthForm(forms.ModelForm):
 
 
 @admin.register(ClosedMonth)
-class ClosedMonthAdmin(ScopedHistoryAdmin):
+class ClosedMonthAdmin(AllOrNothingActionsMixin, ScopedHistoryAdmin):
     """Administrators close a month by adding it here; from then on supporters can no longer change its counts."""
 
     form = MonthForm
@@ -59,7 +60,7 @@ class MonthFilter(admin.SimpleListFilter):
 
 
 @admin.register(MonthlyTally)
-class MonthlyTallyAdmin(ScopedModelAdmin):
+class MonthlyTallyAdmin(AllOrNothingActionsMixin, ScopedModelAdmin):
     """Supporters enter their own counts; coordinators look up their counties', administrators may correct one."""
 
     scope = staticmethod(tallies_in_scope)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import attendances_in_scope, supporters_in_scope
+from accounts.admin_actions import AllOrNothingActionsMixin
 from accounts.admin_scope import ScopedHistoryAdmin, ScopedInlineMixin, roster_staff
 from training.models import Attendance, TrainingMeeting
 
@@ -22,7 +23,7 @@ class AttendanceInline(ScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(TrainingMeeting)
-class TrainingMeetingAdmin(ScopedHistoryAdmin):
+class TrainingMeetingAdmin(AllOrNothingActionsMixin, ScopedHistoryAdmin):
     """National meetings: administrators arrange them; coordinators see them and record their supporters' attendance."""
 
     list_display = ["date", "place"]
@@ -32,7 +33,7 @@ class TrainingMeetingAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(ScopedHistoryAdmin):
+class AttendanceAdmin(AllOrNothingActionsMixin, ScopedHistoryAdmin):
     scope = staticmethod(attendances_in_scope)
     may_add = may_change = may_delete = staticmethod(roster_staff)
 
