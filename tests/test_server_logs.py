@@ -101,6 +101,11 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
             f"GET /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MARKER}\r\n\r\n".encode()
         )
         not_http = server.send_raw(f"\x16\x03\x01 {MARKER} not http at all\r\n\r\n".encode())
+        # A charset that is no text encoding: Django would fail on it before any middleware (config/wsgi.py).
+        odd_charset = server.send_raw(
+            f"GET /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+            "Content-Type: text/plain; charset=rot13\r\nConnection: close\r\n\r\n".encode()
+        )
     finally:
         server.stop()
 
@@ -110,6 +115,7 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
     assert wrong_host.startswith(b"HTTP/1.1 400")
     assert bad_header.startswith(b"HTTP/1.1 400")
     assert not_http.startswith(b"HTTP/1.1 400")
+    assert odd_charset.startswith(b"HTTP/1.1 200")
     # Production settings really are on: HSTS over the proxy's HTTPS, hashed static files cached for ever.
     assert home.getheader("Strict-Transport-Security").startswith("max-age=63072000")
     assert "immutable" in static.getheader("Cache-Control")
