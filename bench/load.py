@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.request
 
-from run import GUNICORN, PYTHON, ROOT, WORK, free_port, fresh_database, manage, wrk
+from run import GUNICORN, PYTHON, ROOT, WORK, free_port, fresh_database, manage, secret_key, wrk
 
 # A few words the free-text search finds in a fictitious roster (places, specialties, titles).
 FREE_TEXT = ["bergen", "tromso", "psykiatri", "allmennmedisin", "oslo", "kirurgi", "overlege", "baerum", "trondheim"]
@@ -30,12 +30,9 @@ PROFILES = 400
 
 def production(database_url, port):
     """The settings of a production server: nothing relaxed for the test but the host name and the database."""
-    secret = WORK / "secret-key"
-    if not secret.exists():
-        secret.write_text(os.urandom(32).hex())
     return {
         "PATH": os.environ["PATH"],
-        "SECRET_KEY": secret.read_text(),
+        "SECRET_KEY": secret_key(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,
         "BIND": f"127.0.0.1:{port}",
@@ -68,28 +65,23 @@ def roster_values(env):
 
 def search_paths(values, rng):
     """Search addresses as visitors make them: one filter or several, in either language, some on later pages."""
+    # How often a visitor sets each parameter, and what to choose its value from.
+    parameters = [
+        (0.6, "county", values["counties"]),
+        (0.4, "specialty", values["specialties"]),
+        (0.2, "mode", ["in_person", "phone", "video"]),
+        (0.15, "language", values["languages"]),
+        (0.15, "open", ["on"]),
+        (0.2, "q", FREE_TEXT),
+        (0.15, "municipality", values["municipalities"]),
+        (0.1, "page", [2, 3]),
+    ]
     paths = set()
-    modes = ["in_person", "phone", "video"]
     while len(paths) < 600:
-        language = rng.choice(["nb", "en"])
-        query = []
-        if rng.random() < 0.6:
-            query.append(f"county={rng.choice(values['counties'])}")
-        if rng.random() < 0.4:
-            query.append(f"specialty={rng.choice(values['specialties'])}")
-        if rng.random() < 0.2:
-            query.append(f"mode={rng.choice(modes)}")
-        if rng.random() < 0.15:
-            query.append(f"language={rng.choice(values['languages'])}")
-        if rng.random() < 0.15:
-            query.append("open=on")
-        if rng.random() < 0.2:
-            query.append(f"q={rng.choice(FREE_TEXT)}")
-        if rng.random() < 0.15:
-            query.append(f"municipality={rng.choice(values['municipalities'])}")
-        if rng.random() < 0.1:
-            query.append(f"page={rng.randint(2, 3)}")
-        paths.add(f"/{language}/search/?{'&'.join(query)}")
+        query = "&".join(
+            f"{name}={rng.choice(choices)}" for chance, name, choices in parameters if rng.random() < chance
+        )
+        paths.add(f"/{rng.choice(['nb', 'en'])}/search/?{query}")
     return sorted(paths)
 
 

@@ -50,12 +50,9 @@ def endpoints(profile_id):
 
 def environment(database_url, port, *, cached=True):
     """The environment `make run` gives the site, with this run's database and address (and no page cache)."""
-    secret = WORK / "secret-key"
-    if not secret.exists():
-        secret.write_text(os.urandom(32).hex())
     return {
         **os.environ,
-        "SECRET_KEY": secret.read_text(),
+        "SECRET_KEY": secret_key(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "DJANGO_HTTPS": "false",
         "DATABASE_URL": database_url,
@@ -64,6 +61,14 @@ def environment(database_url, port, *, cached=True):
         "CACHE_DIR": str(WORK / "cache"),
         "PAGE_CACHE_SECONDS": os.environ.get("PAGE_CACHE_SECONDS", "3600") if cached else "0",
     }
+
+
+def secret_key():
+    """The benchmark's own secret key, made once and kept in its work folder."""
+    secret = WORK / "secret-key"
+    if not secret.exists():
+        secret.write_text(os.urandom(32).hex())
+    return secret.read_text()
 
 
 def manage(env, *args):
