@@ -10,7 +10,6 @@ import email.policy
 import json
 import logging
 import re
-import socket
 import socketserver
 import threading
 import time
@@ -22,6 +21,7 @@ from django.urls import reverse
 
 from accounts.models import Invitation, User
 from directory.models import PeerSupporter
+from tests.servers import free_port
 from tests.test_settings import PRODUCTION, run_settings_import
 
 # The admin has no language in its address: it follows the browser's Accept-Language, here English.
@@ -111,13 +111,6 @@ def smtp_server():
         server.server_close()
 
 
-def unused_port():
-    """A port on 127.0.0.1 that nothing listens on: bound, then let go."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def use_mail_server(settings, port):
     settings.MAILERS = {
         "default": {
@@ -132,7 +125,8 @@ def broken_mail(request, settings, smtp_server):
     """The mail server in each way it can fail: nothing listening, or a server that refuses, drops or never answers."""
     behaviour = request.param
     server = None if behaviour == "unreachable" else smtp_server(behaviour)
-    use_mail_server(settings, server.port if server else unused_port())
+    # A port that was bound and let go: nothing listens on it.
+    use_mail_server(settings, server.port if server else free_port())
     return server
 
 
