@@ -1,16 +1,67 @@
-"""Who is knocking, as far as brute-force protection needs to know."""
+"""Who is knocking, as far as brute-force protection needs to know, and under which keys it is remembered.
+
+Failed logins are counted per (account, address) pair in a cache (django-axes). Both halves of the pair go into the
+cache key only as HMACs under the site's secret key: someone who can read the cache cannot test guesses of who
+failed from where, not even by running through every IPv4 address, without that key.
+"""
+
+import ipaddress
+import unicodedata
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+# An IPv6 visitor usually holds a whole /64 and can pick any address in it: the lockout counts the network.
+IPV6_PREFIX = 64
+
+
+def login_name(typed):
+    """An e-mail address as typed at login, folded so that every spelling login accepts for an account is one name.
+
+    Login matches the account ignoring letter case (in the database), after folding Unicode compatibility forms and
+    stripping outer spaces (Django's username field); this folds at least as much: compatibility forms, outer
+    spaces, then letter case in full (upper case first, so that dotless i, long s and sharp s fold with i, s and ss,
+    as a database's upper() may make them).
+    """
+    text = unicodedata.normalize("NFKC", typed or "").strip()
+    return unicodedata.normalize("NFKC", text.upper().casefold())
+
+
+def keyed(purpose, value):
+    """An HMAC of value under the secret key, one per purpose: what the failure counters are keyed by."""
+    return salted_hmac(f"accounts.security.{purpose}", value, algorithm="sha256").hexdigest()
+
+
+def lockout_username(request, credentials=None):
+    """AXES_USERNAME_CALLABLE: the account half of the lockout key, the same for every spelling of one address."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    typed = credentials.get(field) if credentials else getattr(request, "POST", {}).get(field)
+    return keyed("login-name", login_name(typed)) if typed else None
+
+
+def network_of(address):
+    """The address as one visitor holds it: IPv4 as it is, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_PREFIX}", strict=False))
+    return str(parsed)
 
 
 def client_address(request):
-    """The visitor's address: from X-Forwarded-For when the request came through the trusted reverse proxy.
-
-    Only used, hashed, in the cache key of failed logins; never stored or logged as it is.
-    """
+    """The visitor's address: from X-Forwarded-For when the request came through the trusted reverse proxy."""
     address = request.META.get("REMOTE_ADDR", "")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if address in settings.TRUSTED_PROXIES and forwarded:
         # The proxy appends the address it saw; anything before it was written by the client.
         return forwarded.split(",")[-1].strip()
     return address
+
+
+def lockout_address(request):
+    """AXES_CLIENT_IP_CALLABLE: the address half of the lockout key. Never stored or logged as it is."""
+    return keyed("client-address", network_of(client_address(request)))

@@ -196,12 +196,15 @@ SESSION_COOKIE_AGE = 8 * 60 * 60
 CSRF_COOKIE_AGE = None
 
 # Brute-force protection: 5 failures for the same account from the same address lock that pair (only) for
-# 15 minutes. Counts live in the cache under hashed keys: no raw client address is stored.
+# 15 minutes. The account is the address as typed, folded as login folds it (accounts/security.py), so no spelling
+# of it counts apart. Counts live in the cache under HMACs of both halves keyed by SECRET_KEY: no client address or
+# e-mail address is stored, nor anything that can be traced back to one without the key.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
-AXES_CLIENT_IP_CALLABLE = "accounts.security.client_address"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.lockout_address"
+AXES_USERNAME_CALLABLE = "accounts.security.lockout_username"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429

@@ -1,0 +1,170 @@
+"""The lockout after failed logins holds for every spelling of an address, and its counters tell nothing without the
+secret key."""
+
+import hashlib
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+
+from accounts.security import login_name, network_of
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a long and unusual passphrase"
+
+
+def fullwidth(text):
+    """The text in Unicode's full-width compatibility forms, which NFKC folds back."""
+    return "".join(chr(ord(character) + 0xFEE0) if "!" <= character <= "~" else character for character in text)
+
+
+HOSPITAL = "198.51.100.7"
+
+# Spellings of lock2@example.org that login accepts for that account: letter case, outer spaces, Unicode
+# compatibility forms (full-width letters, digits, at sign and full stop).
+SPELLINGS = [
+    "lock2@example.org",
+    "Lock2@example.org",
+    "LOCK2@EXAMPLE.ORG",
+    "lOcK2@ExAmPlE.oRg",
+    "  lock2@example.org ",
+    "\tLock2@Example.org\n",
+    fullwidth("lock2@example.org"),
+    fullwidth("Lock") + "2@example.ORG",
+]
+
+
+@pytest.fixture
+def account(django_user_model):
+    return django_user_model.objects.create_user("lock2@example.org", password=PASSWORD)
+
+
+def log_in(email, password=PASSWORD, address=HOSPITAL, client=None):
+    client = client or Client()
+    return client.post("/en/accounts/login/", {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+def axes_keys():
+    return list(caches["axes"]._cache.keys())
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_each_spelling_logs_in_to_the_account(account, spelling):
+    # What the lockout must fold together: every one of these reaches the account.
+    response = log_in(spelling)
+    assert response.status_code == 302
+    assert response.wsgi_request.user == account
+
+
+def test_failures_in_any_spelling_lock_every_spelling(account):
+    for spelling in SPELLINGS[1:5]:
+        assert log_in(spelling, "wrong").status_code == 200
+    assert log_in(SPELLINGS[5], "wrong").status_code == 429  # the fifth failure locks
+
+    for spelling in SPELLINGS:
+        locked = log_in(spelling)  # the right password, in any spelling
+        assert locked.status_code == 429, spelling
+        assert "_auth_user_id" not in locked.wsgi_request.session
+
+
+def test_further_failures_in_new_spellings_stay_locked(account):
+    for _ in range(5):
+        log_in("lock2@example.org", "wrong")
+
+    for spelling in SPELLINGS:
+        assert log_in(spelling, "wrong").status_code == 429, spelling
+
+
+def test_four_failures_in_mixed_spellings_do_not_lock(account):
+    for spelling in SPELLINGS[1:5]:
+        log_in(spelling, "wrong")
+
+    assert log_in(SPELLINGS[-1]).status_code == 302
+
+
+def test_other_accounts_and_other_addresses_are_not_locked(account, django_user_model):
+    django_user_model.objects.create_user("lock3@example.org", password=PASSWORD)
+    for _ in range(5):
+        log_in("LOCK2@example.org", "wrong")
+
+    assert log_in("lock3@example.org").status_code == 302
+    assert log_in("Lock2@example.org", address="192.0.2.44").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [
+        ("Kari@Example.org", "kari@example.org"),
+        (" kari@example.org\t", "kari@example.org"),
+        (fullwidth("kari@example.org"), "kari@example.org"),
+        ("Øyvind@example.org", "øyvind@example.org"),
+        ("ØYVIND@example.org", "øyvind@example.org"),
+        ("straße@example.org", "strasse@example.org"),
+        ("l\u0131@example.org", "li@example.org"),  # dotless i
+        ("\u017ft@example.org", "st@example.org"),  # long s
+        ("\u212a@example.org", "k@example.org"),  # Kelvin sign
+    ],
+)
+def test_login_names_fold_case_spaces_and_compatibility_forms(typed, folded):
+    assert login_name(typed) == login_name(folded) == folded
+
+
+# The address half of the key
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2:0:0:0:1"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+    ],
+)
+def test_one_visitors_addresses_count_as_one(account, first, second):
+    for _ in range(5):
+        log_in("lock2@example.org", "wrong", address=first)
+
+    assert log_in("lock2@example.org", address=second).status_code == 429
+
+
+def test_another_ipv6_network_is_not_locked(account):
+    for _ in range(5):
+        log_in("lock2@example.org", "wrong", address="2001:db8:1:2::1")
+
+    assert log_in("lock2@example.org", address="2001:db8:1:3::1").status_code == 302
+
+
+def test_an_address_that_does_not_parse_is_counted_as_it_is():
+    assert network_of("not an address") == "not an address"
+    assert network_of("198.51.100.7") == "198.51.100.7"
+
+
+# What the counters keep
+
+
+def test_failure_counters_hold_neither_address_nor_a_plain_hash_of_them(account):
+    for _ in range(3):
+        log_in("Lock2@example.org", "wrong")
+
+    stored = repr(caches["axes"]._cache) + repr(axes_keys())
+    assert axes_keys(), "failures should be counted in the axes cache"
+    for spelling in ["lock2@example.org", "Lock2@example.org"]:
+        plain = hashlib.sha256((spelling + HOSPITAL).encode()).hexdigest()
+        assert plain not in stored
+        assert spelling not in stored
+    assert HOSPITAL not in stored
+
+
+def test_failure_counters_are_keyed_by_the_secret_key(account, settings):
+    log_in("lock2@example.org", "wrong")
+    under_first_key = set(axes_keys())
+    caches["axes"].clear()
+
+    settings.SECRET_KEY = "another secret key, as another deployment has"
+    log_in("lock2@example.org", "wrong")
+    under_second_key = set(axes_keys())
+
+    assert under_first_key
+    assert under_second_key
+    assert under_first_key.isdisjoint(under_second_key)
