@@ -24,9 +24,10 @@ class VerifiedAdminSite(admin.AdminSite):
         return super().has_permission(request) and request.user.is_verified()
 
     def login(self, request, extra_context=None):
-        # Someone logged in with the second factor who still lands here is not staff: the login page would send them
-        # straight back to the admin, and round again. They are refused instead.
-        if request.user.is_authenticated and request.user.is_verified():
+        # Someone logged in who still lands here is not staff (staff who have not yet given their second factor are
+        # sent to give it before they reach the admin): the login page would send them straight back to the admin,
+        # and round again. They are refused instead, with or without a second factor of their own.
+        if request.user.is_authenticated:
             raise PermissionDenied
         return redirect_to_login(request.GET.get("next", reverse("admin:index")), reverse("accounts:login"))
 

@@ -191,10 +191,11 @@ def login_paths():
     return paths
 
 
-def turned_away(client, path, allowed=(404,)):
+def turned_away(client, path, allowed=(404,), login_refuses=True):
     """None when the client is refused: a status in allowed, or sent to a login page (following at most two
     redirects within the site first, as the admin's logout address sends to its index, which sends to the login).
-    Otherwise a description of what it got."""
+    Otherwise a description of what it got. Someone already logged in is refused only by a status (login_refuses
+    False): the login page would send them on, and round again."""
     logins = login_paths()
     response = client.get(path)
     for _hop in range(3):
@@ -205,7 +206,7 @@ def turned_away(client, path, allowed=(404,)):
         location = urlsplit(response["Location"])
         if location.netloc:
             break
-        if location.path in logins:
+        if location.path in logins and login_refuses:
             return None
         response = client.get(response["Location"])
     return f"{response.status_code} {response.get('Location', '')}"
@@ -339,6 +340,11 @@ def admin_address(pattern, by_model):
 
 def test_every_admin_address_turns_visitors_and_supporters_away(world, records):  # noqa: F811
     supporter = log_in_verified(Client(), world.supporter)
+    # A supporter who has no second factor is logged in without one: refused as plainly.
+    world.vestland.account = type(world.supporter).objects.create_user("vera@example.org")
+    world.vestland.save()
+    supporter_without_factor = Client()
+    supporter_without_factor.force_login(world.vestland.account)
     mismatches = []
     for pattern in ADMIN_PATTERNS:
         path = admin_address(pattern, records)
@@ -349,9 +355,12 @@ def test_every_admin_address_turns_visitors_and_supporters_away(world, records):
             mismatches.append(f"{pattern.key} ({path}): a visitor got {problem}")
         if [query["sql"] for query in queries if WRITES.match(query["sql"])] or visitor.cookies:
             mismatches.append(f"{pattern.key} ({path}): a visitor left a trace")
-        problem = turned_away(supporter, path, allowed=(403, 404))
+        problem = turned_away(supporter, path, allowed=(403, 404), login_refuses=False)
         if problem:
             mismatches.append(f"{pattern.key} ({path}): a supporter got {problem}")
+        problem = turned_away(supporter_without_factor, path, allowed=(403, 404), login_refuses=False)
+        if problem:
+            mismatches.append(f"{pattern.key} ({path}): a supporter without a second factor got {problem}")
 
     assert mismatches == [], "\n".join(mismatches)
 
