@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -108,6 +109,12 @@ def token_digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def password_fingerprint(user):
+    """A digest of the account's password as it is now: it changes whenever the password is set or changed, whatever
+    the path (the account page, a reset by e-mail, the admin, a management command)."""
+    return salted_hmac("accounts.invitation.password", user.password, algorithm="sha256").hexdigest()
+
+
 class InvitationQuerySet(models.QuerySet):
     def usable(self, now):
         return self.filter(used_at__isnull=True, expires_at__gt=now)
@@ -121,6 +128,9 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    # The account's password when the invitation was sent: a link to set a password is spent once one has been set
+    # or changed since, by any path.
+    password_fingerprint = models.CharField(max_length=64, editable=False, default="")
     invited_by = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -156,12 +166,17 @@ class Invitation(models.Model):
             created_at=now,
             expires_at=now + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
             invited_by=invited_by,
+            password_fingerprint=password_fingerprint(user),
         )
         return invitation, token
 
     def state(self, now):
+        if not self.user.is_active:
+            return "deactivated"
         if self.used_at:
             return "used"
+        if self.password_fingerprint != password_fingerprint(self.user):
+            return "password_changed"
         if self.expires_at <= now:
             return "expired"
         return "valid"

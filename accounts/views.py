@@ -57,7 +57,7 @@ def invitation_accept(request, token):
     now = timezone.now()
     invitation = Invitation.objects.select_related("user").filter(token_digest=token_digest(token)).first()
     state = invitation.state(now) if invitation else "unknown"
-    if state != "valid" or not invitation.user.is_active:
+    if state != "valid":
         status = 404 if state == "unknown" else 410
         return render(request, "accounts/invitation_invalid.html", {"state": state}, status=status)
     form = SetPasswordForm(invitation.user, request.POST or None)
