@@ -281,8 +281,10 @@ LOGGING = {
         "django": {"handlers": ["console", "mail_admins"], "level": "ERROR", "propagate": False},
         # A 503 means the database is unreachable: said once a minute by config.unavailable, not once per page.
         "django.request": {"filters": ["not_service_unavailable"]},
-        # A wrong Host header is answered with 400; logging it would only write down what a visitor sent.
-        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
+        # What a visitor sends that Django refuses for safety (a wrong Host header, too many parameters or files, too
+        # large a body, a form without its CSRF token: every SuspiciousOperation) is answered with the 400 or 403
+        # page. It is no error of the site: logging or mailing it would only write down what a visitor sent.
+        "django.security": {"handlers": ["discard"], "propagate": False},
     },
 }
 

@@ -5,6 +5,7 @@ import sys
 import uuid
 
 import pytest
+from django.conf import settings
 from gunicorn.app.wsgiapp import WSGIApplication
 from gunicorn.glogging import Logger
 
@@ -90,6 +91,10 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
         stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', home_html)[1].decode()
         static, _ = server.get(f"{stylesheet}?{MARKER}")
         health, _ = server.get(f"/healthz?{MARKER}")
+        # More parameters than Django reads: refused with the 400 page, and no error of the site.
+        too_many_fields, too_many_fields_html = server.get(
+            "/en/search/?" + "&".join(["q"] * settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + [MARKER])
+        )
         head = server.send_raw(
             f"HEAD /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             "X-Forwarded-Proto: https\r\nConnection: close\r\n\r\n".encode()
@@ -109,8 +114,9 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
     finally:
         server.stop()
 
-    responses = (home, search, listing, profile, vcard, county, missing, static, health)
-    assert [response.status for response in responses] == [200, 200, 200, 200, 200, 200, 404, 200, 200]
+    responses = (home, search, listing, profile, vcard, county, missing, static, health, too_many_fields)
+    assert [response.status for response in responses] == [200, 200, 200, 200, 200, 200, 404, 200, 200, 400]
+    assert b"The request could not be understood" in too_many_fields_html
     assert head.startswith(b"HTTP/1.1 200")
     assert wrong_host.startswith(b"HTTP/1.1 400")
     assert bad_header.startswith(b"HTTP/1.1 400")

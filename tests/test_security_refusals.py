@@ -1,0 +1,171 @@
+"""What a visitor sends that Django refuses for safety is answered with the plain 400 or 403 page: it is no error of
+the site, so nothing is logged and nobody is mailed. Errors of the site itself still are."""
+
+import logging
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousFileOperation,
+    SuspiciousMultipartForm,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponseRedirect
+from django.test import Client
+from django.utils.crypto import get_random_string
+
+pytestmark = pytest.mark.django_db
+
+MARKER = "refusal-marker-5813"
+BAD_REQUEST_PAGE = "The request could not be understood"
+NOT_ALLOWED_PAGE = "The form could not be sent"
+
+
+@pytest.fixture
+def written_to_logs(monkeypatch):
+    """Every record that a handler configured in LOGGING writes or sends, whatever its level: the loggers, their
+    levels, filters and propagation as settings.LOGGING sets them up."""
+    records = []
+    loggers = [logging.getLogger(), *map(logging.getLogger, settings.LOGGING["loggers"])]
+    handlers = {
+        handler for logger in loggers for handler in logger.handlers if handler.name in settings.LOGGING["handlers"]
+    }
+    assert {handler.name for handler in handlers} >= {"console", "mail_admins"}
+    for handler in handlers:
+
+        def emit(record, emit=handler.emit):
+            records.append(record)
+            emit(record)
+
+        monkeypatch.setattr(handler, "emit", emit)
+    return records
+
+
+@pytest.fixture
+def admins(settings):
+    settings.ADMINS = ["operator@example.org"]
+
+
+def written(records):
+    return [f"{record.levelname} {record.name}: {record.getMessage()}" for record in records]
+
+
+# Refusals a visitor can cause through the site's own pages
+
+
+def too_many_fields(client):
+    query = "&".join(["q"] * settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + [MARKER])
+    return client.get(f"/en/search/?{query}")
+
+
+def too_many_files(client):
+    files = [SimpleUploadedFile(f"{number}.txt", b"x") for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
+    return client.post("/en/accounts/login/", {"username": MARKER, "attachment": files})
+
+
+def too_much_data(client):
+    body = f"username={MARKER}&password=" + "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return client.post("/en/accounts/login/", body, content_type="application/x-www-form-urlencoded")
+
+
+def another_host(client):
+    return client.get(f"/en/search/?q={MARKER}", headers={"host": f"{MARKER}.example"})
+
+
+REFUSED_WITH_400 = [too_many_fields, too_many_files, too_much_data, another_host]
+
+
+@pytest.mark.parametrize("refusal", REFUSED_WITH_400, ids=lambda refusal: refusal.__name__)
+def test_a_refused_request_is_a_plain_bad_request_logged_nowhere(refusal, written_to_logs, admins):
+    response = refusal(Client())
+
+    assert response.status_code == 400
+    assert BAD_REQUEST_PAGE in response.content.decode()
+    assert written(written_to_logs) == []
+    assert mail.outbox == []
+
+
+def test_a_form_without_its_csrf_token_is_a_plain_403_logged_nowhere(written_to_logs, admins):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/en/accounts/login/")
+
+    response = browser.post("/en/accounts/login/", {"username": MARKER, "password": get_random_string(20)})
+
+    assert response.status_code == 403
+    assert NOT_ALLOWED_PAGE in response.content.decode()
+    assert written(written_to_logs) == []
+    assert mail.outbox == []
+
+
+def test_a_form_from_another_origin_is_a_plain_403_logged_nowhere(written_to_logs, admins):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/en/accounts/login/")
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+
+    response = browser.post(
+        "/en/accounts/login/",
+        {"username": MARKER, "csrfmiddlewaretoken": token},
+        headers={"origin": f"https://{MARKER}.example"},
+    )
+
+    assert response.status_code == 403
+    assert written(written_to_logs) == []
+    assert mail.outbox == []
+
+
+# Every kind of SuspiciousOperation, raised where a page is made
+
+
+def redirect_elsewhere():
+    # HttpResponseRedirect refuses a scheme other than http, https and ftp.
+    return HttpResponseRedirect(f"javascript:alert('{MARKER}')")
+
+
+SUSPICIOUS = {
+    "SuspiciousOperation": lambda: SuspiciousOperation(MARKER),
+    "DisallowedHost": lambda: DisallowedHost(f"Invalid HTTP_HOST header: '{MARKER}.example'."),
+    "DisallowedRedirect": redirect_elsewhere,
+    "SuspiciousFileOperation": lambda: SuspiciousFileOperation(f"Detected path traversal attempt in '../{MARKER}'"),
+    "SuspiciousMultipartForm": lambda: SuspiciousMultipartForm(MARKER),
+    "TooManyFieldsSent": lambda: TooManyFieldsSent(MARKER),
+    "TooManyFilesSent": lambda: TooManyFilesSent(MARKER),
+    "RequestDataTooBig": lambda: RequestDataTooBig(MARKER),
+}
+
+
+@pytest.mark.parametrize("kind", SUSPICIOUS)
+def test_every_suspicious_operation_is_a_plain_bad_request_logged_nowhere(kind, monkeypatch, written_to_logs, admins):
+    def refuse(*args, **kwargs):
+        raise SUSPICIOUS[kind]()
+
+    monkeypatch.setattr("directory.views.results_context", refuse)
+
+    response = Client(raise_request_exception=False).get(f"/en/search/?q={MARKER}")
+
+    assert response.status_code == 400
+    assert BAD_REQUEST_PAGE in response.content.decode()
+    assert written(written_to_logs) == []
+    assert mail.outbox == []
+
+
+# The site's own errors are still logged and mailed
+
+
+def test_an_error_of_the_site_is_still_logged_and_mailed(monkeypatch, written_to_logs, admins):
+    monkeypatch.setattr("directory.views.results_context", lambda *args: 1 / 0)
+
+    response = Client(raise_request_exception=False).get(f"/en/search/?q={MARKER}")
+
+    assert response.status_code == 500
+    errors = [record for record in written_to_logs if record.levelno >= logging.ERROR]
+    # Once to the console, once to the administrators.
+    assert written(errors) == ["ERROR django.request: Internal Server Error: /en/search/"] * 2
+    assert errors[0].exc_info[0] is ZeroDivisionError
+    assert len(mail.outbox) == 1
+    assert "ZeroDivisionError" in mail.outbox[0].body
