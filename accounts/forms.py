@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.emails import email_send
 from accounts.models import User
+from accounts.security import reset_mail_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -18,12 +19,22 @@ class LoginForm(auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """The reset link goes out in the account's own language.
+    """The reset link goes out in the account's own language, after the answer has been sent.
 
-    When the mail server fails, the visitor still sees the usual "check your e-mail" page, as for an address that has
-    no account: a different page would tell anyone which addresses have one. The failure is logged for whoever runs
-    the site with the account's number and the kind of error (never the error's text, which may quote the address).
+    Nothing the visitor waits for depends on whether the address has an account: save() only keeps what the reset
+    needs, and send() (called by the view once its answer is out) looks the address up, counts it against the limit
+    and sends the e-mail. When the mail server fails, the visitor has seen the usual "check your e-mail" page, as for
+    an address that has no account. The failure is logged for whoever runs the site with the account's number and
+    the kind of error (never the error's text, which may quote the address).
     """
+
+    def save(self, **options):
+        self.save_options = options
+
+    def send(self):
+        """Send the reset e-mail, if the address has an account and has not had too many reset e-mails lately."""
+        if reset_mail_allowed(self.cleaned_data["email"]):
+            super().save(**self.save_options)
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
         try:

@@ -9,10 +9,13 @@ import ipaddress
 import unicodedata
 
 from django.conf import settings
+from django.core.cache import caches
 from django.utils.crypto import salted_hmac
 
 # An IPv6 visitor usually holds a whole /64 and can pick any address in it: the lockout counts the network.
 IPV6_PREFIX = 64
+# Password reset e-mails to one address (spelled any way) in an hour, at most.
+RESET_MAILS_PER_HOUR = 3
 
 
 def login_name(typed):
@@ -65,3 +68,17 @@ def client_address(request):
 def lockout_address(request):
     """AXES_CLIENT_IP_CALLABLE: the address half of the lockout key. Never stored or logged as it is."""
     return keyed("client-address", network_of(client_address(request)))
+
+
+def reset_mail_allowed(email):
+    """Whether a password reset e-mail may go to this address now: at most RESET_MAILS_PER_HOUR an hour, counted for
+    every address asked for, with an account or not, under an HMAC of the folded address (never the address)."""
+    limits = caches["limits"]
+    key = "password-reset-" + keyed("password-reset", login_name(email))
+    limits.add(key, 0, timeout=60 * 60)
+    try:
+        sent = limits.incr(key)
+    except ValueError:  # the hour ran out between the two lines
+        limits.add(key, 1, timeout=60 * 60)
+        sent = 1
+    return sent <= RESET_MAILS_PER_HOUR

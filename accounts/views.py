@@ -1,3 +1,4 @@
+import logging
 from base64 import b32encode
 
 import segno
@@ -7,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +26,8 @@ from accounts.forms import LoginForm, OneTimeCodeForm, PasswordResetForm
 from accounts.models import Invitation, token_digest
 from accounts.two_factor import has_second_factor, needs_second_factor, recovery_codes_issue
 
+logger = logging.getLogger(__name__)
+
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
@@ -31,12 +35,35 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+class RedirectThenWork(HttpResponseRedirect):
+    """A redirect that does some work once it has been sent: the WSGI server calls close() after the last byte."""
+
+    def __init__(self, url, work):
+        super().__init__(url)
+        self.work = work
+
+    def close(self):
+        try:
+            self.work()
+        except Exception as error:  # the visitor has their answer; the error must not reach the server's log with data
+            logger.error("Work after a response failed: %s", type(error).__name__)
+        finally:
+            super().close()
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    """The answer goes out before anything that depends on the address: whether it has an account, how many reset
+    e-mails it had lately, the e-mail itself (which may wait seconds for the mail server). Its timing tells nothing."""
+
     template_name = "accounts/password_reset.html"
     form_class = PasswordResetForm
 
     def get_success_url(self):
         return reverse("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)  # the form only keeps what send() needs
+        return RedirectThenWork(response.url, form.send)
 
 
 @login_required

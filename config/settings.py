@@ -231,6 +231,10 @@ CACHES = {
     "axes": REDIS_CACHE
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "axes_cache"},
+    # Rate limits (password reset e-mails per address), shared by every worker like the failed logins.
+    "limits": {**REDIS_CACHE, "KEY_PREFIX": "limits"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "axes_cache", "KEY_PREFIX": "limits"},
 }
 AXES_CACHE = "axes"
 # How long a rendered public page is kept; 0 turns the page cache off. A change to the roster, the next day and a

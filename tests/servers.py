@@ -1,13 +1,17 @@
 """The real server for tests: gunicorn started as `make run` and production start it, with production settings."""
 
 import contextlib
+import email
+import email.policy
 import http.client
 import os
 import secrets
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -160,3 +164,68 @@ def production_site(directory, django_db_blocker, **extra):
 
 def everything_written(directory):
     return b"".join(path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file())
+
+
+class SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for Django's backend (RFC 5321's greeting, EHLO, MAIL, RCPT, DATA, QUIT), or a failure."""
+
+    def reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self):
+        server = self.server
+        server.connections += 1
+        # A server that is slow to answer: the greeting waits until the test lets it go.
+        server.hold.wait(timeout=60)
+        if server.behaviour == "silent":
+            self.rfile.read()  # Until the client gives up and closes the connection.
+            return
+        if server.behaviour == "busy":
+            self.reply("421 4.3.2 Service not available, closing transmission channel")
+            return
+        self.reply("220 mail.test ESMTP")
+        recipients = []
+        for raw in self.rfile:
+            command = raw.decode("ascii", "replace").strip()
+            verb = command[:4].upper()
+            if verb == "MAIL" and server.behaviour == "drops":
+                return  # Mid-conversation, as a server that crashes or is restarted.
+            if verb in ("EHLO", "HELO"):
+                self.reply("250 mail.test")
+            elif verb == "RCPT":
+                recipient = command.split(":", 1)[1].strip().strip("<>")
+                if recipient in server.unknown:
+                    self.reply("550 5.1.1 No such mailbox")
+                    continue
+                recipients.append(recipient)
+                self.reply("250 2.1.5 OK")
+            elif verb == "DATA":
+                self.reply("354 End data with <CR><LF>.<CR><LF>")
+                data = b"".join(iter(self.rfile.readline, b".\r\n"))
+                server.received.append((recipients, email.message_from_bytes(data, policy=email.policy.default)))
+                recipients = []
+                self.reply("250 2.0.0 OK queued")
+            elif verb == "QUIT":
+                self.reply("221 2.0.0 Bye")
+                return
+            else:
+                self.reply("250 2.0.0 OK")
+
+
+class SMTPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, behaviour="works"):
+        super().__init__(("127.0.0.1", 0), SMTPHandler)
+        self.behaviour = behaviour
+        self.hold = threading.Event()
+        self.hold.set()
+        self.connections = 0
+        self.received = []
+        # Addresses the server says have no mailbox (a refusal of one recipient, not of the server as a whole).
+        self.unknown = set()
+
+    @property
+    def port(self):
+        return self.server_address[1]

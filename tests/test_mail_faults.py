@@ -5,12 +5,9 @@ The mail servers are real: Django's SMTP backend talks over a socket to a port o
 to a small SMTP server in a thread of the test that refuses, drops the connection, never answers, or works.
 """
 
-import email
-import email.policy
 import json
 import logging
 import re
-import socketserver
 import threading
 import time
 
@@ -21,7 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Invitation, User
 from directory.models import PeerSupporter
-from tests.servers import free_port
+from tests.servers import SMTPServer, free_port
 from tests.test_settings import PRODUCTION, run_settings_import
 
 # The admin has no language in its address: it follows the browser's Accept-Language, here English.
@@ -31,67 +28,6 @@ CHANGELIST = reverse("admin:directory_peersupporter_changelist")
 USERS = reverse("admin:accounts_user_changelist")
 # Short, so that a server that never answers costs the test one second.
 TIMEOUT = 1
-
-
-class SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for Django's backend (RFC 5321's greeting, EHLO, MAIL, RCPT, DATA, QUIT), or a failure."""
-
-    def reply(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
-
-    def handle(self):
-        server = self.server
-        server.connections += 1
-        if server.behaviour == "silent":
-            self.rfile.read()  # Until the client gives up and closes the connection.
-            return
-        if server.behaviour == "busy":
-            self.reply("421 4.3.2 Service not available, closing transmission channel")
-            return
-        self.reply("220 mail.test ESMTP")
-        recipients = []
-        for raw in self.rfile:
-            command = raw.decode("ascii", "replace").strip()
-            verb = command[:4].upper()
-            if verb == "MAIL" and server.behaviour == "drops":
-                return  # Mid-conversation, as a server that crashes or is restarted.
-            if verb in ("EHLO", "HELO"):
-                self.reply("250 mail.test")
-            elif verb == "RCPT":
-                recipient = command.split(":", 1)[1].strip().strip("<>")
-                if recipient in server.unknown:
-                    self.reply("550 5.1.1 No such mailbox")
-                    continue
-                recipients.append(recipient)
-                self.reply("250 2.1.5 OK")
-            elif verb == "DATA":
-                self.reply("354 End data with <CR><LF>.<CR><LF>")
-                data = b"".join(iter(self.rfile.readline, b".\r\n"))
-                server.received.append((recipients, email.message_from_bytes(data, policy=email.policy.default)))
-                recipients = []
-                self.reply("250 2.0.0 OK queued")
-            elif verb == "QUIT":
-                self.reply("221 2.0.0 Bye")
-                return
-            else:
-                self.reply("250 2.0.0 OK")
-
-
-class SMTPServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, behaviour):
-        super().__init__(("127.0.0.1", 0), SMTPHandler)
-        self.behaviour = behaviour
-        self.connections = 0
-        self.received = []
-        # Addresses the server says have no mailbox (a refusal of one recipient, not of the server as a whole).
-        self.unknown = set()
-
-    @property
-    def port(self):
-        return self.server_address[1]
 
 
 @pytest.fixture
