@@ -4,6 +4,10 @@ Excel and LibreOffice in a Norwegian locale save CSV with semicolons and in Wind
 files from elsewhere use commas and UTF-8, with or without a byte-order mark. Import accepts all of these. Every file
 is checked before a single row is looked at: size, row count, readable text or workbook, and a heading row with each
 required column once and no unknown column. A file that fails gets one clear message and nothing is imported.
+
+Text that a spreadsheet program would take for a formula (it starts with =, +, -, @, a tab or a carriage return) is
+exported with an apostrophe before it (csv_safe), and the apostrophe is taken off again on import, so that what a
+supporter wrote is never run on a coordinator's computer and an exported file imports back unchanged.
 """
 
 import csv
@@ -50,6 +54,11 @@ REQUIRED_COLUMNS = ("name", "county", "municipality")
 # Exports use semicolons: a Norwegian Excel opens such a file straight into columns.
 EXPORT_CSV_DELIMITER = ";"
 
+# Excel, LibreOffice and Google Sheets take a cell starting with one of these for a formula (a tab or a carriage
+# return lets one hide behind what looks like white space); an apostrophe before it makes the cell text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_ESCAPE = "'"
+
 
 class RosterFileError(ValueError):
     """The file as a whole cannot be imported; the message says why, for the person who chose the file."""
@@ -88,11 +97,34 @@ def sniff_delimiter(text):
     return ";" if heading.count(";") > heading.count(",") else ","
 
 
+def _looks_like_formula(text):
+    # Text that would be a formula after any apostrophes before it; escaped text is such text too.
+    return text.lstrip(FORMULA_ESCAPE)[:1] in FORMULA_STARTS
+
+
+def csv_safe(value):
+    """Text that a spreadsheet would take for a formula starts with an apostrophe instead.
+
+    Text that already starts with apostrophes before such a character gets one more, so that undo_csv_safe gives
+    back exactly what was written, whatever it was.
+    """
+    if isinstance(value, str) and _looks_like_formula(value):
+        return FORMULA_ESCAPE + value
+    return value
+
+
+def undo_csv_safe(value):
+    """The text that csv_safe escaped, as it was; any other value as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_ESCAPE) and _looks_like_formula(value):
+        return value.removeprefix(FORMULA_ESCAPE)
+    return value
+
+
 def _cell_text(value):
     # An empty spreadsheet cell reads as None, an empty CSV cell as "": both mean the same.
     if value is None:
         return ""
-    return value.strip() if isinstance(value, str) else value
+    return undo_csv_safe(value.strip()) if isinstance(value, str) else value
 
 
 def checked_dataset(dataset):

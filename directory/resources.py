@@ -23,7 +23,7 @@ from import_export.results import RowResult
 from accounts.access import counties_in_scope, supporters_in_scope
 from accounts.admin_actions import database_error_text
 from counties.models import County, Municipality
-from directory.import_formats import ROSTER_COLUMNS, RosterFileError, read_roster_file
+from directory.import_formats import ROSTER_COLUMNS, RosterFileError, csv_safe, read_roster_file
 from directory.models import Availability, Language, PeerSupporter, Specialty
 
 EXPORT_YES, EXPORT_NO = "ja", "nei"
@@ -294,6 +294,11 @@ class PeerSupporterResource(resources.ModelResource):
 
     def dehydrate_county(self, supporter):
         return supporter.municipality.county.number
+
+    def export_resource(self, instance, selected_fields=None, **kwargs):
+        # Whatever the format, no cell is a formula in a spreadsheet: a town of "=HYPERLINK(…)" typed by a supporter
+        # must not run on a coordinator's computer. Reading a file takes the apostrophe off again.
+        return [csv_safe(value) for value in super().export_resource(instance, selected_fields, **kwargs)]
 
     def get_instance(self, instance_loader, row):
         """By id when the row has one (it must be in scope), else by e-mail ignoring case, else a new supporter."""

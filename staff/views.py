@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.access import is_roster_staff, may_edit_reference_data
+from directory.import_formats import csv_safe
 from directory.models import SpecialtyGroup
 from staff import stats
 from staff.chart import bar_chart
@@ -86,13 +87,6 @@ def statistics(request):
         "current": "statistics",
     }
     return staff_page(request, "staff/statistics.html", context)
-
-
-def csv_safe(value):
-    """Text that a spreadsheet would take for a formula starts with an apostrophe instead."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @staff_required
