@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.utils.translation import gettext_lazy
+from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin as BaseStaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
@@ -11,7 +12,7 @@ from accounts.admin_actions import AllOrNothingActionsMixin, invitations_send
 from accounts.admin_scope import ScopedAdminMixin, administrators
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.models import Invitation, User
-from accounts.services import invitation_send
+from accounts.services import invitation_send, second_factor_reset
 
 # Accounts, invitations and second-factor devices: national administrators only.
 
@@ -40,17 +41,45 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
         (gettext_lazy("Staff role"), {"fields": ["role", "counties", "is_active", "is_staff", "is_superuser"]}),
         (gettext_lazy("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
+    # A new account gets an invitation e-mail instead of a password chosen here (UserAdminCreationForm).
+    add_form_template = None
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
+        (None, {"classes": ["wide"], "fields": ["email", "name", "language", "role", "counties"]}),
     ]
-    actions = ["send_invitation"]
-    actions_row_by_row = ["send_invitation"]
+    actions = ["send_invitation", "reset_second_factor"]
+    actions_row_by_row = ["send_invitation", "reset_second_factor"]
 
     def get_readonly_fields(self, request, obj=None):
         # Only a superuser makes another.
         if request.user.is_superuser:
             return self.readonly_fields
         return [*self.readonly_fields, "is_superuser"]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        invitations_send(self, request, [obj], lambda user: invitation_send(user=user, invited_by=request.user))
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(
+        description=gettext_lazy("Reset the second factor and send an invitation to set it up again"),
+        permissions=["change"],
+    )
+    def reset_second_factor(self, request, queryset):
+        """For someone who lost their phone: their authenticator and recovery codes go, and an invitation lets them
+        choose a password and set up a new one. Each reset is in the account's history."""
+        if queryset.filter(pk=request.user.pk).exists():
+            self.message_user(
+                request,
+                gettext("You cannot reset your own second factor: ask another administrator, or use a recovery code."),
+                messages.WARNING,
+            )
+            queryset = queryset.exclude(pk=request.user.pk)
+
+        def reset(user):
+            with transaction.atomic():
+                second_factor_reset(user=user, reset_by=request.user)
+                self.log_change(request, user, gettext("Second factor reset; invitation sent to set it up again."))
+
+        invitations_send(self, request, queryset.filter(is_active=True), reset)
 
     @admin.action(description=gettext_lazy("Send an invitation to set a password"), permissions=["change"])
     def send_invitation(self, request, queryset):

@@ -2,7 +2,7 @@ import logging
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.emails import email_send
@@ -67,10 +67,21 @@ class UniqueEmailMixin:
         return email
 
 
-class UserAdminCreationForm(UniqueEmailMixin, AdminUserCreationForm):
+class UserAdminCreationForm(UniqueEmailMixin, forms.ModelForm):
+    """A new account has no password: its person chooses one, and staff set up their second factor, from the
+    invitation that goes out when the account is added."""
+
     class Meta:
         model = User
-        fields = ["email", "name"]
+        fields = ["email", "name", "language", "role", "counties"]
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
 
 
 class UserAdminChangeForm(UniqueEmailMixin, UserChangeForm):

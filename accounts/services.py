@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.emails import email_user
 from accounts.models import Invitation, User
+from accounts.two_factor import second_factor_remove
 
 
 class InvitationError(Exception):
@@ -18,6 +19,14 @@ def invitation_send(*, user, invited_by=None):
         invitation, token = Invitation.issue(user=user, invited_by=invited_by)
         email_user(user, template="invitation", context={"token": token})
     return invitation
+
+
+def second_factor_reset(*, user, reset_by):
+    """Take away the account's second factor and invite its person to set a password and a new one, all or nothing:
+    a staff member who lost their phone gets back in only through their e-mail, never with the password alone."""
+    with transaction.atomic():
+        second_factor_remove(user)
+        return invitation_send(user=user, invited_by=reset_by)
 
 
 def supporter_invite(*, supporter, invited_by=None, language=None):

@@ -24,7 +24,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.access import own_supporter
 from accounts.forms import LoginForm, OneTimeCodeForm, PasswordResetForm
 from accounts.models import Invitation, token_digest
-from accounts.two_factor import has_second_factor, needs_second_factor, recovery_codes_issue
+from accounts.two_factor import (
+    enrolment_allow,
+    enrolment_allowed,
+    enrolment_end,
+    has_second_factor,
+    needs_second_factor,
+    recovery_codes_issue,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +101,9 @@ def invitation_accept(request, token):
             # Every invitation of this account is spent once a password is set.
             Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # The link proved that this person holds the account's e-mail: here, and only here, staff set up their
+        # second factor.
+        enrolment_allow(request)
         messages.success(request, _("Your password is set. Welcome!"))
         return redirect("accounts:home")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invited": invitation.user})
@@ -115,6 +125,8 @@ def two_factor_setup(request):
     user = request.user
     if has_second_factor(user):
         return redirect("accounts:two_factor")
+    if not enrolment_allowed(request):
+        return render(request, "accounts/two_factor_by_invitation.html", status=403)
     device, _created = TOTPDevice.objects.get_or_create(
         user=user, confirmed=False, defaults={"name": "Authenticator app"}
     )
@@ -124,6 +136,7 @@ def two_factor_setup(request):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            enrolment_end(request)
             request.session["new_recovery_codes"] = recovery_codes_issue(user)
             return redirect("accounts:recovery_codes")
         form.add_error("code", _("That code did not match. Check the time on your phone and try the newest code."))

@@ -347,7 +347,9 @@ def test_a_staff_account_cannot_use_the_site_without_a_second_factor(client, sta
 
 
 def test_staff_set_up_a_second_factor_with_a_qr_code_drawn_here_and_then_reach_the_admin(client, staff_account):
-    log_in(client, "coordinator@example.org")
+    # Staff set up their second factor right after following their invitation (tests/test_staff_second_factor.py).
+    _invitation, token = Invitation.issue(user=staff_account)
+    client.post(f"/en/accounts/invitation/{token}/", {"new_password1": PASSWORD, "new_password2": PASSWORD})
     page = client.get("/en/accounts/two-factor/setup/")
     html = page.content.decode()
     assert "<svg" in html

@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.core import mail
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -239,24 +240,20 @@ def test_admin_refuses_a_note_over_500_characters(admin_client):
     assert not PeerSupporter.objects.exists()
 
 
-def test_superuser_can_add_an_account_identified_by_email(admin_client):
+def test_superuser_can_add_an_account_identified_by_email_which_gets_an_invitation(admin_client):
     User = get_user_model()
 
     response = admin_client.post(
         admin_url(User, "add"),
-        {
-            "email": "coordinator@example.org",
-            "name": "Coordinator",
-            "password1": "a long and unusual passphrase",
-            "password2": "a long and unusual passphrase",
-            "_save": "Save",
-        },
+        {"email": "coordinator@example.org", "name": "Coordinator", "language": "en", "_save": "Save"},
     )
 
     assert response.status_code == 302
     user = User.objects.get(email="coordinator@example.org")
     assert user.name == "Coordinator"
-    assert user.check_password("a long and unusual passphrase")
+    # No password is chosen for anyone: the person chooses it from the invitation.
+    assert not user.has_usable_password()
+    assert [message.to for message in mail.outbox] == [["coordinator@example.org"]]
 
 
 def test_admin_refuses_an_account_whose_email_differs_only_in_case(admin_client):
@@ -268,8 +265,7 @@ def test_admin_refuses_an_account_whose_email_differs_only_in_case(admin_client)
         {
             "email": "Kari@Example.org",
             "name": "Kari again",
-            "password1": "a long and unusual passphrase",
-            "password2": "a long and unusual passphrase",
+            "language": "en",
             "_save": "Save",
         },
     )

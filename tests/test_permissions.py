@@ -71,7 +71,7 @@ ACTIONS = {
         "send_invitation": STAFF,
         "retire": STAFF,
     },
-    "accounts.User": {"send_invitation": ADMINISTRATOR},
+    "accounts.User": {"send_invitation": ADMINISTRATOR, "reset_second_factor": ADMINISTRATOR},
 }
 
 # Each admin page, which permission it needs, and how it is asked for. "change" is asked with an empty POST: a user
