@@ -4,9 +4,9 @@ import datetime
 import re
 
 import pytest
-from django.core import mail
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
