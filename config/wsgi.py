@@ -7,14 +7,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def readable_content_type(content_type):
-    """Whether Django can read this Content-Type: it parses, and its charset, if any, decodes with replacement."""
+    """Whether Django can read this Content-Type: it parses, its charset, if any, decodes with replacement, and a form
+    (application/x-www-form-urlencoded, which is UTF-8 by definition) names no other charset."""
     try:
-        _main, parameters = parse_header_parameters(content_type)
+        main, parameters = parse_header_parameters(content_type)
         if parameters.get("charset"):
             b"a".decode(parameters["charset"], "replace")
     except (LookupError, ValueError):  # a charset Python does not know; UnicodeError is a ValueError
         return False
-    return True
+    # Django refuses to read such a form (BadRequest), and again on the way to each error page, up to a 500.
+    return main != "application/x-www-form-urlencoded" or parameters.get("charset", "utf-8").lower() == "utf-8"
 
 
 def leave_out_unreadable_content_type(application):

@@ -169,3 +169,65 @@ def test_an_error_of_the_site_is_still_logged_and_mailed(monkeypatch, written_to
     assert errors[0].exc_info[0] is ZeroDivisionError
     assert len(mail.outbox) == 1
     assert "ZeroDivisionError" in mail.outbox[0].body
+
+
+# A form in another charset than UTF-8, which Django refuses to read while it checks the CSRF token
+
+
+def post_through_the_server(path, content_type, body=b"a=b"):
+    """POST as gunicorn hands it to the application, with a CSRF cookie: (status, body)."""
+    import io
+
+    from config.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_COOKIE": f"{settings.CSRF_COOKIE_NAME}=abcdefghijklmnopqrstuvwxyzABCDEF",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    started = []
+    content = b"".join(application(environ, lambda *arguments: started.append(arguments)))
+    return int(started[0][0].split()[0]), content
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded; charset=latin-1",
+        "application/x-www-form-urlencoded; charset=ISO-8859-1",
+        "application/x-www-form-urlencoded; charset=utf8",
+        "application/x-www-form-urlencoded; charset=utf-16",
+    ],
+)
+@pytest.mark.parametrize("path", ["/en/search/", "/en/", "/en/accounts/login/", "/en/accounts/password/reset/"])
+def test_a_form_in_another_charset_is_refused_plainly(written_to_logs, admins, path, content_type):
+    status, _body = post_through_the_server(path, content_type)
+
+    assert status in (403, 405), status
+    assert written(written_to_logs) == []
+    assert mail.outbox == []
+
+
+def test_a_utf8_form_is_still_read(written_to_logs):
+    status, body = post_through_the_server(
+        "/en/accounts/login/", "application/x-www-form-urlencoded; charset=UTF-8", b"username=a&password=b"
+    )
+
+    # Read, and refused for its missing CSRF token, as any form without one.
+    assert status == 403
+    assert NOT_ALLOWED_PAGE in body.decode()

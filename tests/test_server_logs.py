@@ -111,6 +111,13 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
             f"GET /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n"
             "Content-Type: text/plain; charset=rot13\r\nConnection: close\r\n\r\n".encode()
         )
+        # A form in a charset Django refuses to read, with a CSRF cookie: refused, and no error of the site.
+        latin_form = server.send_raw(
+            f"POST /en/search/?q={MARKER} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+            "Origin: https://127.0.0.1\r\nCookie: __Host-csrftoken=abcdefghijklmnopqrstuvwxyzABCDEF\r\n"
+            "Content-Length: 3\r\n"
+            "Content-Type: application/x-www-form-urlencoded; charset=latin-1\r\nConnection: close\r\n\r\na=b".encode()
+        )
     finally:
         server.stop()
 
@@ -122,6 +129,7 @@ def test_the_server_writes_no_query_string_and_no_client_address(site):
     assert bad_header.startswith(b"HTTP/1.1 400")
     assert not_http.startswith(b"HTTP/1.1 400")
     assert odd_charset.startswith(b"HTTP/1.1 200")
+    assert latin_form.startswith((b"HTTP/1.1 403", b"HTTP/1.1 405"))
     # Production settings really are on: HSTS over the proxy's HTTPS, hashed static files cached for ever.
     assert home.getheader("Strict-Transport-Security").startswith("max-age=63072000")
     assert "immutable" in static.getheader("Cache-Control")
