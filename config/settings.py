@@ -222,19 +222,24 @@ TRUSTED_PROXIES = env_list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 # would hold only in the worker that counted it: Redis, or a table in the database.
 REDIS_URL = env_str("REDIS_URL", default="")
 REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# Failed logins and rate limits in a database table must survive a flood of other entries: Django's file, memory and
+# database caches drop a third of their entries, first by key, once they hold MAX_ENTRIES (300 by default), so anyone
+# could wipe a lockout by failing 300 logins for other names. Each entry expires within an hour, and expired ones go
+# first, so this many would take a flood of hundreds of requests a second, for an hour, to reach.
+COUNTER_CACHE = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "axes_cache",
+    "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+}
 CACHE_DIR = Path(env_str("CACHE_DIR", default=str(BASE_DIR / "var" / "cache")))
 CACHES = {
     "default": REDIS_CACHE if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "roster_version": REDIS_CACHE
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": CACHE_DIR / "roster-version"},
-    "axes": REDIS_CACHE
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "axes_cache"},
+    "axes": REDIS_CACHE if REDIS_URL else COUNTER_CACHE,
     # Rate limits (password reset e-mails per address), shared by every worker like the failed logins.
-    "limits": {**REDIS_CACHE, "KEY_PREFIX": "limits"}
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "axes_cache", "KEY_PREFIX": "limits"},
+    "limits": {**(REDIS_CACHE if REDIS_URL else COUNTER_CACHE), "KEY_PREFIX": "limits"},
 }
 AXES_CACHE = "axes"
 # How long a rendered public page is kept; 0 turns the page cache off. A change to the roster, the next day and a

@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
 from django.test import Client
 
 from accounts.security import login_name, network_of
@@ -168,3 +169,34 @@ def test_failure_counters_are_keyed_by_the_secret_key(account, settings):
     assert under_first_key
     assert under_second_key
     assert under_first_key.isdisjoint(under_second_key)
+
+
+# The counters as production keeps them without Redis: a table in the database
+
+
+@pytest.fixture
+def counters_in_the_database(settings):
+    from config.settings import COUNTER_CACHE
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "axes": COUNTER_CACHE,
+        "limits": {**COUNTER_CACHE, "KEY_PREFIX": "limits"},
+    }
+    # What migration accounts/0003 makes where production settings are in force.
+    call_command("createcachetable", verbosity=0)
+    yield
+    caches["axes"].clear()
+
+
+def test_a_flood_of_other_entries_does_not_wipe_a_lockout(account, counters_in_the_database):
+    for _ in range(5):
+        log_in("lock2@example.org", "wrong")
+    assert log_in("lock2@example.org").status_code == 429
+
+    # Far more entries than a cache keeps by default (300), each sorting after the lockout's own key.
+    for number in range(400):
+        caches["limits"].set(f"other-{number}", 1)
+        caches["axes"].set(f"zz-other-{number}", 1)
+
+    assert log_in("lock2@example.org").status_code == 429
