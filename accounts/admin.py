@@ -13,6 +13,7 @@ from accounts.admin_scope import ScopedAdminMixin, administrators
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.models import Invitation, User
 from accounts.services import invitation_send, second_factor_reset
+from accounts.two_factor import second_factor_remove
 
 # Accounts, invitations and second-factor devices: national administrators only.
 
@@ -55,9 +56,35 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
             return self.readonly_fields
         return [*self.readonly_fields, "is_superuser"]
 
+    def save_model(self, request, obj, form, change):
+        was_staff = change and type(obj).objects.filter(pk=obj.pk, is_staff=True).exists()
+        super().save_model(request, obj, form, change)
+        if change and obj.is_staff and not was_staff:
+            # A second factor the account already had was set up with its password alone: staff set up theirs only
+            # from an invitation (sent by response_change).
+            second_factor_remove(obj)
+            request.made_staff = obj
+
     def response_add(self, request, obj, post_url_continue=None):
-        invitations_send(self, request, [obj], lambda user: invitation_send(user=user, invited_by=request.user))
+        self.invite(request, obj)
         return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "made_staff", None) == obj:
+            self.message_user(
+                request,
+                gettext(
+                    "%(account)s now has a staff role: any second factor it had is removed, and an invitation to set a "
+                    "password and a second factor is sent."
+                )
+                % {"account": obj},
+                messages.INFO,
+            )
+            self.invite(request, obj)
+        return super().response_change(request, obj)
+
+    def invite(self, request, user):
+        invitations_send(self, request, [user], lambda user: invitation_send(user=user, invited_by=request.user))
 
     @admin.action(
         description=gettext_lazy("Reset the second factor and send an invitation to set it up again"),

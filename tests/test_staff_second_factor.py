@@ -245,3 +245,75 @@ def test_inviting_staff_from_the_server_creates_nothing_when_the_mail_fails(sett
     with pytest.raises(CommandError, match="could not be sent"):
         call_command("invite_staff", "first.admin@example.org")
     assert not User.objects.exists()
+
+
+# An account that becomes staff
+
+
+def test_an_account_given_a_staff_role_loses_its_second_factor_and_is_invited(administrator, make_supporter):
+    """A supporter may have set up a second factor with their password alone; as staff they set one up again from an
+    invitation."""
+    _admin, staff = administrator
+    supporter = make_supporter(email="kari@example.org")
+    supporter.account = User.objects.create_user("kari@example.org", password=PASSWORD, language="en")
+    supporter.save()
+    account = supporter.account
+    own_session = log_in_verified(Client(), account)
+    recovery_codes_issue(account)
+
+    response = staff.post(
+        reverse("admin:accounts_user_change", args=[account.pk]),
+        {
+            "email": account.email,
+            "name": "",
+            "language": "en",
+            "role": "coordinator",
+            "counties": [County.objects.get(number="03").pk],
+            "is_active": "on",
+            "_save": "Save",
+        },
+        follow=True,
+    )
+
+    account.refresh_from_db()
+    assert account.is_staff
+    assert "now has a staff role" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=account).exists()
+    assert not StaticDevice.objects.filter(user=account).exists()
+    assert [message.to for message in mail.outbox] == [["kari@example.org"]]
+    assert own_session.get("/en/accounts/two-factor/setup/").status_code == 403
+
+
+def test_a_secret_shown_before_the_invitation_is_not_the_one_set_up_after_it(coordinator_with_password):
+    # Someone with the password opens the set-up page while the account is not yet staff, and notes the secret.
+    coordinator_with_password.role = ""
+    coordinator_with_password.save()
+    early = Client()
+    log_in(early, "coordinator@example.org")
+    early.get("/en/accounts/two-factor/setup/")
+    noted = TOTPDevice.objects.get(user=coordinator_with_password, confirmed=False).key
+    coordinator_with_password.role = "coordinator"
+    coordinator_with_password.save()
+
+    _invitation, token = Invitation.issue(user=coordinator_with_password)
+    invited = Client()
+    invited.post(f"/en/accounts/invitation/{token}/", {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    invited.get("/en/accounts/two-factor/setup/")
+
+    assert TOTPDevice.objects.get(user=coordinator_with_password, confirmed=False).key != noted
+
+
+def test_a_new_invitation_works_in_a_browser_still_logged_in_without_the_second_factor(
+    administrator, coordinator_with_password
+):
+    _admin, staff = administrator
+    browser = Client()
+    log_in(browser, "coordinator@example.org")
+    assert browser.get("/en/accounts/two-factor/setup/").status_code == 403
+
+    staff.post(USERS, {"action": "send_invitation", "_selected_action": [coordinator_with_password.pk]})
+    link = invitation_link(mail.outbox[-1])
+
+    assert browser.get(link).status_code == 200
+    browser.post(link, {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert set_up_authenticator(browser, coordinator_with_password).status_code == 302
