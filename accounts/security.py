@@ -42,10 +42,22 @@ def lockout_username(request, credentials=None):
     return keyed("login-name", login_name(typed)) if typed else None
 
 
+def without_port(address):
+    """The address alone, where a proxy wrote it with a port: `203.0.113.7:40000`, `[2001:db8::1]:443`."""
+    address = address.strip()
+    if address.startswith("["):
+        return address[1:].partition("]")[0]
+    host, colon, port = address.rpartition(":")
+    if colon and port.isdigit() and ":" not in host:
+        return host
+    return address
+
+
 def network_of(address):
-    """The address as one visitor holds it: IPv4 as it is, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64."""
+    """The address as one visitor holds it: IPv4 as it is, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64; a port
+    written after it is left out."""
     try:
-        parsed = ipaddress.ip_address(address.strip())
+        parsed = ipaddress.ip_address(without_port(address))
     except ValueError:
         return address
     if parsed.version == 6 and parsed.ipv4_mapped:

@@ -120,6 +120,9 @@ def test_login_names_fold_case_spaces_and_compatibility_forms(typed, folded):
         ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"),
         ("2001:DB8:1:2::1", "2001:db8:1:2:0:0:0:1"),
         ("::ffff:198.51.100.7", "198.51.100.7"),
+        # With a port, as some proxies write X-Forwarded-For.
+        ("198.51.100.7:40001", "198.51.100.7:40002"),
+        ("[2001:db8:1:2::1]:443", "2001:db8:1:2::7"),
     ],
 )
 def test_one_visitors_addresses_count_as_one(account, first, second):
@@ -200,3 +203,19 @@ def test_a_flood_of_other_entries_does_not_wipe_a_lockout(account, counters_in_t
         caches["axes"].set(f"zz-other-{number}", 1)
 
     assert log_in("lock2@example.org").status_code == 429
+
+
+def test_behind_the_proxy_a_port_after_the_address_does_not_make_a_new_visitor(account):
+    def through_proxy(forwarded, password):
+        return Client().post(
+            "/en/accounts/login/",
+            {"username": "lock2@example.org", "password": password},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for port in range(40000, 40005):
+        through_proxy(f"203.0.113.7:{port}", "wrong")
+
+    assert through_proxy("203.0.113.7:41000", PASSWORD).status_code == 429
+    assert through_proxy("203.0.113.8:41000", PASSWORD).status_code == 302
