@@ -1,13 +1,15 @@
 import logging
+import threading
 from base64 import b32encode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -43,7 +45,11 @@ class LoginView(auth_views.LoginView):
 
 
 class RedirectThenWork(HttpResponseRedirect):
-    """A redirect that does some work once it has been sent: the WSGI server calls close() after the last byte."""
+    """A redirect that starts some work once it has been sent: the WSGI server calls close() after the last byte.
+
+    With settings.WORK_AFTER_RESPONSE_IN_THREAD the work runs in a thread of its own, so that neither the closing of
+    the connection nor the worker's next request waits for it (tests run it in place, inside their transaction).
+    """
 
     def __init__(self, url, work):
         super().__init__(url)
@@ -51,11 +57,22 @@ class RedirectThenWork(HttpResponseRedirect):
 
     def close(self):
         try:
-            self.work()
-        except Exception as error:  # the visitor has their answer; the error must not reach the server's log with data
-            logger.error("Work after a response failed: %s", type(error).__name__)
+            if settings.WORK_AFTER_RESPONSE_IN_THREAD:
+                threading.Thread(target=work_run, args=(self.work,), kwargs={"own_thread": True}).start()
+            else:
+                work_run(self.work)
         finally:
             super().close()
+
+
+def work_run(work, *, own_thread=False):
+    try:
+        work()
+    except Exception as error:  # the visitor has their answer; the error must not reach the server's log with data
+        logger.error("Work after a response failed: %s", type(error).__name__)
+    finally:
+        if own_thread:
+            connections.close_all()  # this thread's own, which no request will close
 
 
 class PasswordResetView(auth_views.PasswordResetView):

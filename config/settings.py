@@ -309,6 +309,10 @@ CONFIRMATION_MAX_AGE_DAYS = 180
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
+# Work a request starts once its answer has gone (the password reset's look-up and e-mail) runs in a thread of its
+# own, so that neither the closing of the connection nor the worker's next request tells how long it took.
+WORK_AFTER_RESPONSE_IN_THREAD = True
+
 # How long an invitation link stays valid.
 INVITATION_VALID_DAYS = 7
 # The address that links in e-mails point to, such as https://peer.example.org.

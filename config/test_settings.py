@@ -28,3 +28,7 @@ WHITENOISE_USE_FINDERS = True
 # Several test runs may share one PostgreSQL server (two checkouts, CI beside a developer): each gets its own database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
+
+# Work after a response runs in the request's own thread, inside the test's transaction, done when the response is;
+# tests/test_password_reset.py shows the real server's thread with production settings.
+WORK_AFTER_RESPONSE_IN_THREAD = False

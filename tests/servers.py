@@ -113,11 +113,18 @@ class Server:
         conn.close()
         return response, body
 
-    def send_raw(self, data):
+    def send_raw(self, data, until_closed=False):
+        """Send bytes as the proxy; the first answer the server gives, or (until_closed) all it sends until it closes
+        the connection."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=10, source_address=(PROXY_ADDRESS, 0)) as sock:
             sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-            return sock.recv(65536)
+            if not until_closed:
+                sock.shutdown(socket.SHUT_WR)
+                return sock.recv(65536)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+            return received
 
     def workers(self):
         """The process ids of gunicorn's workers (children of its master process)."""
