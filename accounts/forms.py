@@ -13,8 +13,12 @@ logger = logging.getLogger(__name__)
 
 
 class LoginForm(auth_forms.AuthenticationForm):
+    # The length of the e-mail field, checked before the address is looked up (Django only shows it to browsers):
+    # SQLite refuses to compare with a pattern of 50,000 characters.
     username = auth_forms.UsernameField(
-        label=_("E-mail address"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("E-mail address"),
+        max_length=User._meta.get_field("email").max_length,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
 

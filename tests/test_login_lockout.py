@@ -219,3 +219,11 @@ def test_behind_the_proxy_a_port_after_the_address_does_not_make_a_new_visitor(a
 
     assert through_proxy("203.0.113.7:41000", PASSWORD).status_code == 429
     assert through_proxy("203.0.113.8:41000", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("length", [255, 50_001, 200_000])
+def test_an_address_longer_than_any_account_has_is_refused_plainly(account, length):
+    response = log_in("a" * (length - len("@example.org")) + "@example.org")
+
+    assert response.status_code == 200
+    assert "Ensure this value has at most 254 characters" in response.content.decode()
