@@ -246,6 +246,8 @@ class RosterImportExportMixin(ImportExportMixin):
 
     def confirmed_import(self, request, **kwargs):
         """Every row and its admin log in one transaction, and only then the success message."""
+        if not self.confirmation_understood(request):
+            return self.import_failed(request, upload_gone_message())
         request.roster_import_result = None
         try:
             with transaction.atomic():
@@ -258,6 +260,18 @@ class RosterImportExportMixin(ImportExportMixin):
         if request.roster_import_result is not None:
             super().add_success_message(request.roster_import_result, request)
         return response
+
+    def confirmation_understood(self, request):
+        """The confirmation names a file format and a resource that the preview offered: the library would index its
+        lists with whatever a forged form says (a server error), or read a file as another format."""
+
+        def offered(name, choices):
+            value = request.POST.get(name) or "0"
+            return value.isascii() and value.isdigit() and int(value) < len(choices)
+
+        return offered("format", self.get_import_formats()) and offered(
+            "resource", self.get_import_resource_classes(request)
+        )
 
     def remove_upload(self, name):
         if name:

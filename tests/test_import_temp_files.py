@@ -180,6 +180,22 @@ def test_a_confirmation_cannot_read_or_remove_a_file_outside_the_upload_folder(t
     assert not PeerSupporter.objects.filter(email="nina@example.org").exists()
 
 
+@pytest.mark.parametrize(
+    "forged", [{"format": "7"}, {"format": "abc"}, {"format": "-1"}, {"resource": "5"}, {"format": "\u0661"}]
+)
+def test_a_confirmation_naming_a_format_or_resource_the_preview_did_not_offer_imports_nothing(
+    temp_folder, client, forged
+):
+    confirm = preview(client, roster_csv()).context["confirm_form"].initial
+
+    response = client.post(url("process_import"), {**confirm, **forged}, follow=True)
+
+    assert response.status_code == 200
+    assert "Nothing was imported" in " ".join(messages_of(response))
+    assert not PeerSupporter.objects.filter(email="nina@example.org").exists()
+    assert files_in(temp_folder) == []
+
+
 def test_an_upload_folder_open_to_others_is_closed_again(temp_folder):
     RosterUploadStorage.folder.mkdir(mode=0o755)
     RosterUploadStorage.folder.chmod(0o755)
