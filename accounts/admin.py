@@ -45,7 +45,17 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
     # A new account gets an invitation e-mail instead of a password chosen here (UserAdminCreationForm).
     add_form_template = None
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "name", "language", "role", "counties"]}),
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "name", "language", "role", "counties"],
+                "description": gettext_lazy(
+                    "No password is chosen here: saving sends the person an invitation by e-mail to choose one and, "
+                    "for staff, to set up their second factor."
+                ),
+            },
+        ),
     ]
     actions = ["send_invitation", "reset_second_factor"]
     actions_row_by_row = ["send_invitation", "reset_second_factor"]
@@ -105,6 +115,12 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
             with transaction.atomic():
                 second_factor_reset(user=user, reset_by=request.user)
                 self.log_change(request, user, gettext("Second factor reset; invitation sent to set it up again."))
+            self.message_user(
+                request,
+                gettext("The second factor of %(account)s is removed; they set up a new one from the invitation.")
+                % {"account": user},
+                messages.SUCCESS,
+            )
 
         invitations_send(self, request, queryset.filter(is_active=True), reset)
 

@@ -162,6 +162,7 @@ def test_an_administrator_resets_a_lost_second_factor_and_the_person_sets_up_a_n
     response = reset(staff, user)
 
     assert "1 invitation sent." in response.content.decode()
+    assert "The second factor of coordinator@example.org is removed" in response.content.decode()
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert not StaticDevice.objects.filter(user=user).exists()
     # A session verified with the old device is verified no more, and cannot set up a new one.
