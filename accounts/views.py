@@ -163,7 +163,14 @@ def two_factor_setup(request):
     return render(
         request,
         "accounts/two_factor_setup.html",
-        {"form": form, "qr_code": qr_code, "secret": device_secret(device), "required": user.is_staff},
+        {
+            "form": form,
+            "qr_code": qr_code,
+            "secret": device_secret(device),
+            # The otpauth: address the QR code holds, for a phone that cannot scan its own screen.
+            "config_url": device.config_url,
+            "required": user.is_staff,
+        },
     )
 
 

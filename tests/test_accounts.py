@@ -496,6 +496,9 @@ def test_the_second_factor_setup_names_its_qr_code_and_shows_the_key_as_text(cli
 
     assert b32decode(key.replace(" ", "") + "=" * (-len(key.replace(" ", "")) % 8)) == device.bin_key
     assert "Sett opp totrinnsinnlogging" in html
+    # On a phone, which cannot scan its own screen, a link hands the same key to the authenticator app.
+    link = re.search(r'<a class="ds-link" href="(otpauth://totp/[^"]+)">', html)[1]
+    assert f"secret={key.replace(' ', '')}" in link.replace("&amp;", "&")
 
 
 def test_the_second_factor_does_not_lead_away_from_the_site(client, staff_account):
