@@ -19,13 +19,15 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 import redis
+from django.db import connection
 from django.utils import timezone
 
 from tests.servers import PROJECT, Server, manage
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-# A Redis database of its own, emptied before and after.
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# A Redis database of its own, emptied before and after: one for the run on each database engine, since CI runs the
+# two side by side.
+REDIS_URL = f"redis://127.0.0.1:6379/{15 if connection.vendor == 'postgresql' else 14}"
 PASSWORD = "a long passphrase for Anne"
 
 
