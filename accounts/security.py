@@ -84,13 +84,12 @@ def lockout_address(request):
 
 def reset_mail_allowed(email):
     """Whether a password reset e-mail may go to this address now: at most RESET_MAILS_PER_HOUR an hour, counted for
-    every address asked for, with an account or not, under an HMAC of the folded address (never the address)."""
+    every address asked for, with an account or not, under an HMAC of the folded address (never the address).
+
+    Each e-mail takes one of the address's slots for an hour. add() claims a slot only if it is free, in one step in
+    every cache (a unique key in the database), so requests at the same moment cannot share one, and an existing
+    slot's hour is never renewed.
+    """
     limits = caches["limits"]
     key = "password-reset-" + keyed("password-reset", login_name(email))
-    limits.add(key, 0, timeout=60 * 60)
-    try:
-        sent = limits.incr(key)
-    except ValueError:  # the hour ran out between the two lines
-        limits.add(key, 1, timeout=60 * 60)
-        sent = 1
-    return sent <= RESET_MAILS_PER_HOUR
+    return any(limits.add(f"{key}-{slot}", 1, timeout=60 * 60) for slot in range(RESET_MAILS_PER_HOUR))

@@ -4,6 +4,7 @@ secret key."""
 import hashlib
 
 import pytest
+from axes.handlers.proxy import AxesProxyHandler
 from django.core.cache import caches
 from django.core.management import call_command
 from django.test import Client
@@ -188,8 +189,12 @@ def counters_in_the_database(settings):
     }
     # What migration accounts/0003 makes where production settings are in force.
     call_command("createcachetable", verbosity=0)
+    # django-axes keeps the cache it first used: it is to count in the table now, and in the tests' own cache after.
+    AxesProxyHandler.get_implementation(force=True)
+    assert type(AxesProxyHandler.get_implementation().cache).__name__ == "DatabaseCache"
     yield
     caches["axes"].clear()
+    AxesProxyHandler.implementation = None
 
 
 def test_a_flood_of_other_entries_does_not_wipe_a_lockout(account, counters_in_the_database):
@@ -227,3 +232,23 @@ def test_an_address_longer_than_any_account_has_is_refused_plainly(account, leng
 
     assert response.status_code == 200
     assert "Ensure this value has at most 254 characters" in response.content.decode()
+
+
+def later(monkeypatch, minutes):
+    """The database cache reads its entries as if so many minutes had passed."""
+    import datetime
+
+    from django.utils import timezone
+
+    moment = timezone.now() + datetime.timedelta(minutes=minutes)
+    monkeypatch.setattr("django.core.cache.backends.db.tz_now", lambda: moment)
+
+
+def test_a_lockout_in_the_database_lasts_its_fifteen_minutes(account, counters_in_the_database, monkeypatch):
+    for _ in range(6):  # the sixth is refused while locked, and counted again
+        log_in("lock2@example.org", "wrong")
+
+    later(monkeypatch, 6)
+    assert log_in("lock2@example.org").status_code == 429
+    later(monkeypatch, 16)
+    assert log_in("lock2@example.org").status_code == 302

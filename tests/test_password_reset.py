@@ -9,6 +9,7 @@ import urllib.parse
 import pytest
 from django.core import mail
 from django.core.cache import caches
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -164,3 +165,38 @@ def test_the_real_server_answers_before_it_talks_to_the_mail_server(tmp_path, dj
             assert [recipients for recipients, _message in slow_mail_server.received] == [["kari@example.org"]]
         finally:
             server.stop()
+
+
+@pytest.fixture
+def limits_in_the_database(settings):
+    from config.settings import COUNTER_CACHE
+
+    settings.CACHES = {**settings.CACHES, "limits": {**COUNTER_CACHE, "KEY_PREFIX": "limits"}}
+    # What migration accounts/0003 makes where production settings are in force.
+    call_command("createcachetable", verbosity=0)
+    yield
+    caches["limits"].clear()
+
+
+def test_in_the_database_the_limit_holds_for_the_whole_hour(account, limits_in_the_database, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    def after(minutes):
+        moment = timezone.now() + datetime.timedelta(minutes=minutes)
+        monkeypatch.setattr("django.core.cache.backends.db.tz_now", lambda: moment)
+
+    for _ in range(4):
+        ask_for_reset("kari@example.org")
+    assert len(mail.outbox) == 3
+
+    after(6)
+    ask_for_reset("kari@example.org")
+    after(59)
+    ask_for_reset("kari@example.org")
+    assert len(mail.outbox) == 3
+
+    after(61)
+    ask_for_reset("kari@example.org")
+    assert len(mail.outbox) == 4
