@@ -19,3 +19,4 @@ urlpatterns = [
 
 # A database that cannot be reached gets a 503 page instead of the 500 one (config/unavailable.py).
 handler500 = views.server_error
+handler404 = views.page_not_found

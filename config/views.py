@@ -1,7 +1,9 @@
 import sys
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.db import DatabaseError, connection
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.http.multipartparser import MultiPartParserError
 from django.template import loader
 from django.utils import translation
 from django.views import defaults
@@ -22,6 +24,17 @@ def healthz(request):
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+def page_not_found(request, exception):
+    """handler404. Django's 404 page reads the body of a POST for its CSRF token; on an address that is none of the
+    site's, that is the first time anything reads it, so a body Django cannot read (a broken multipart form, too many
+    files) would raise inside the error page and end as a logged 500. It is a bad request, answered as one."""
+    try:
+        return defaults.page_not_found(request, exception)
+    except (BadRequest, SuspiciousOperation, MultiPartParserError):
+        # The 400 page as Django's bad_request view makes it, without reading the body again.
+        return HttpResponseBadRequest(loader.get_template("400.html").render())
 
 
 def server_error(request):

@@ -231,3 +231,45 @@ def test_a_utf8_form_is_still_read(written_to_logs):
     # Read, and refused for its missing CSRF token, as any form without one.
     assert status == 403
     assert NOT_ALLOWED_PAGE in body.decode()
+
+
+# A body Django cannot read, sent to an address that is none of the site's: the 404 page is the first to read it
+
+
+def multipart_with_too_many_files():
+    boundary = "xyz"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{number}"; filename="f{number}.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\nx\r\n"
+        for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 20)
+    )
+    return f"multipart/form-data; boundary={boundary}", f"{parts}--{boundary}--\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"a=b"),
+        ("multipart/form-data; boundary=", b"a=b"),
+        ("multipart/form-data; boundary=\u00e6", b"a=b"),
+        ("multipart/form-data; charset=latin-1", b"a=b"),
+        multipart_with_too_many_files(),
+    ],
+    ids=["no boundary", "empty boundary", "non-ASCII boundary", "charset, no boundary", "too many files"],
+)
+@pytest.mark.parametrize("path", ["/", "/en/nowhere/", "/en/search/extra", "/static/nothing.css"])
+def test_an_unreadable_body_sent_to_no_page_is_a_plain_bad_request(written_to_logs, admins, path, content_type, body):
+    status, content = post_through_the_server(path, content_type, body)
+
+    assert status == 400, status
+    # In the address's language; Norwegian Bokmål where it has none.
+    assert (BAD_REQUEST_PAGE if path.startswith("/en/") else "Forespørselen ble ikke forstått") in content.decode()
+    assert written(written_to_logs) == []
+    assert mail.outbox == []
+
+
+def test_a_post_to_no_page_with_a_readable_body_is_still_not_found(written_to_logs):
+    status, _content = post_through_the_server("/en/nowhere/", "application/x-www-form-urlencoded", b"a=b")
+
+    assert status == 404
+    assert written(written_to_logs) == []
