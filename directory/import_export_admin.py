@@ -254,6 +254,9 @@ class RosterImportExportMixin(ImportExportMixin):
                 response = super().process_import(request, **kwargs)
         except RosterUploadGone:
             return self.import_failed(request, upload_gone_message())
+        except RosterFileError as error:
+            # The file read as another format than its preview's (a confirmation naming the other offered format).
+            return self.import_failed(request, str(error))
         except DatabaseError as error:
             logger.exception("A roster import failed and was undone.")
             return self.import_failed(request, database_refused_message(None, error))
