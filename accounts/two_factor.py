@@ -29,9 +29,7 @@ def needs_second_factor(user):
 
 
 def enrolment_allow(request):
-    """This session came through an invitation link: its person may set up a second factor for a while, with a new
-    secret (one shown before, perhaps to someone else, is thrown away)."""
-    TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+    """This session came through an invitation link: its person may set up a second factor for a while."""
     until = timezone.now() + datetime.timedelta(minutes=ENROLMENT_MINUTES)
     request.session[ENROLMENT_SESSION_KEY] = until.timestamp()
 

@@ -37,6 +37,9 @@ from accounts.two_factor import (
 
 logger = logging.getLogger(__name__)
 
+# The unconfirmed authenticator whose secret the set-up page showed this browser.
+SETUP_DEVICE_SESSION_KEY = "second_factor_setup_device"
+
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
@@ -144,9 +147,19 @@ def two_factor_setup(request):
         return redirect("accounts:two_factor")
     if not enrolment_allowed(request):
         return render(request, "accounts/two_factor_by_invitation.html", status=403)
-    device, _created = TOTPDevice.objects.get_or_create(
-        user=user, confirmed=False, defaults={"name": "Authenticator app"}
-    )
+    if request.method == "POST":
+        # The secret this browser was shown, and no other.
+        device = TOTPDevice.objects.filter(
+            pk=request.session.get(SETUP_DEVICE_SESSION_KEY), user=user, confirmed=False
+        ).first()
+        if device is None:
+            messages.warning(request, _("That set-up page is no longer valid. Scan this new code instead."))
+            return redirect("accounts:two_factor_setup")
+    else:
+        # A new secret at every visit: one shown before, perhaps in someone else's browser, can never be confirmed.
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, confirmed=False, name="Authenticator app")
+        request.session[SETUP_DEVICE_SESSION_KEY] = device.pk
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
@@ -154,6 +167,7 @@ def two_factor_setup(request):
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             enrolment_end(request)
+            request.session.pop(SETUP_DEVICE_SESSION_KEY, None)
             request.session["new_recovery_codes"] = recovery_codes_issue(user)
             return redirect("accounts:recovery_codes")
         form.add_error("code", _("That code did not match. Check the time on your phone and try the newest code."))

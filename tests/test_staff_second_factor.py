@@ -318,3 +318,64 @@ def test_a_new_invitation_works_in_a_browser_still_logged_in_without_the_second_
     assert browser.get(link).status_code == 200
     browser.post(link, {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert set_up_authenticator(browser, coordinator_with_password).status_code == 302
+
+
+# A secret is confirmed only in the browser it was shown to
+
+
+@pytest.fixture
+def supporter_account(make_supporter):
+    supporter = make_supporter(email="kari@example.org")
+    supporter.account = User.objects.create_user("kari@example.org", password=PASSWORD)
+    supporter.save()
+    return supporter.account
+
+
+def test_a_secret_noted_by_someone_else_is_never_the_one_confirmed(supporter_account):
+    intruder = Client()
+    log_in(intruder, "kari@example.org")
+    intruder.get("/en/accounts/two-factor/setup/")
+    noted = TOTPDevice.objects.get(user=supporter_account, confirmed=False)
+
+    # The supporter sets up their own authenticator later, in their own browser.
+    supporter = Client()
+    log_in(supporter, "kari@example.org")
+    assert set_up_authenticator(supporter, supporter_account).status_code == 302
+    confirmed = TOTPDevice.objects.get(user=supporter_account, confirmed=True)
+    assert confirmed.key != noted.key
+
+    # The intruder's page, and its code, lead nowhere: the account now asks for the supporter's own.
+    late = intruder.post("/en/accounts/two-factor/setup/", {"code": current_code(noted)}, follow=True)
+    assert late.redirect_chain[-1][0] == "/en/accounts/two-factor/verify/"
+    refused = intruder.post("/en/accounts/two-factor/verify/", {"code": current_code(noted)})
+    assert "not right" in refused.content.decode()
+    assert TOTPDevice.objects.filter(user=supporter_account, confirmed=True).count() == 1
+
+
+def test_a_set_up_page_replaced_by_a_newer_one_says_so(supporter_account):
+    first = Client()
+    log_in(first, "kari@example.org")
+    first.get("/en/accounts/two-factor/setup/")
+    noted = TOTPDevice.objects.get(user=supporter_account, confirmed=False)
+    second = Client()
+    log_in(second, "kari@example.org")
+    second.get("/en/accounts/two-factor/setup/")
+
+    late = first.post("/en/accounts/two-factor/setup/", {"code": current_code(noted)}, follow=True)
+
+    assert "That set-up page is no longer valid" in late.content.decode()
+    assert not TOTPDevice.objects.filter(user=supporter_account, confirmed=True).exists()
+
+
+def test_the_set_up_page_works_beside_stray_unconfirmed_secrets(supporter_account):
+    client = Client()
+    log_in(client, "kari@example.org")
+    client.get("/en/accounts/two-factor/setup/")
+    shown = TOTPDevice.objects.get(user=supporter_account, confirmed=False)
+    # As two quick loads of the page at once may leave behind.
+    TOTPDevice.objects.create(user=supporter_account, confirmed=False, name="stray")
+
+    response = client.post("/en/accounts/two-factor/setup/", {"code": current_code(shown)})
+
+    assert response.status_code == 302
+    assert TOTPDevice.objects.get(user=supporter_account, confirmed=True).pk == shown.pk
