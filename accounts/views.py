@@ -1,16 +1,12 @@
-import logging
-import threading
 from base64 import b32encode
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.db import connections, transaction
-from django.http import HttpResponseRedirect
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.access import own_supporter
+from accounts.after_response import RedirectThenWork
 from accounts.forms import LoginForm, OneTimeCodeForm, PasswordResetForm
 from accounts.models import Invitation, token_digest
 from accounts.two_factor import (
@@ -35,8 +32,6 @@ from accounts.two_factor import (
     recovery_codes_issue,
 )
 
-logger = logging.getLogger(__name__)
-
 # The unconfirmed authenticator whose secret the set-up page showed this browser.
 SETUP_DEVICE_SESSION_KEY = "second_factor_setup_device"
 
@@ -45,37 +40,6 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     form_class = LoginForm
     redirect_authenticated_user = True
-
-
-class RedirectThenWork(HttpResponseRedirect):
-    """A redirect that starts some work once it has been sent: the WSGI server calls close() after the last byte.
-
-    With settings.WORK_AFTER_RESPONSE_IN_THREAD the work runs in a thread of its own, so that neither the closing of
-    the connection nor the worker's next request waits for it (tests run it in place, inside their transaction).
-    """
-
-    def __init__(self, url, work):
-        super().__init__(url)
-        self.work = work
-
-    def close(self):
-        try:
-            if settings.WORK_AFTER_RESPONSE_IN_THREAD:
-                threading.Thread(target=work_run, args=(self.work,), kwargs={"own_thread": True}).start()
-            else:
-                work_run(self.work)
-        finally:
-            super().close()
-
-
-def work_run(work, *, own_thread=False):
-    try:
-        work()
-    except Exception as error:  # the visitor has their answer; the error must not reach the server's log with data
-        logger.error("Work after a response failed: %s", type(error).__name__)
-    finally:
-        if own_thread:
-            connections.close_all()  # this thread's own, which no request will close
 
 
 class PasswordResetView(auth_views.PasswordResetView):
