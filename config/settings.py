@@ -309,8 +309,9 @@ CONFIRMATION_MAX_AGE_DAYS = 180
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
-# Work a request starts once its answer has gone (the password reset's look-up and e-mail) runs in a thread of its
-# own, so that neither the closing of the connection nor the worker's next request tells how long it took.
+# Work a request starts once its answer has gone (the password reset's look-up and e-mail) runs in a background thread
+# (accounts/after_response.py), so that neither the closing of the connection nor the worker's next request tells how
+# long it took.
 WORK_AFTER_RESPONSE_IN_THREAD = True
 
 # How long an invitation link stays valid.
