@@ -84,8 +84,8 @@ class UserAdmin(AdministratorsOnlyMixin, BaseUserAdmin):
             self.message_user(
                 request,
                 gettext(
-                    "%(account)s now has a staff role: any second factor it had is removed, and an invitation to set a "
-                    "password and a second factor is sent."
+                    "%(account)s now has a staff role, so any second factor it had is removed: they set up a new one "
+                    "from an invitation."
                 )
                 % {"account": obj},
                 messages.INFO,
@@ -156,11 +156,22 @@ admin.site.unregister(TOTPDevice)
 admin.site.unregister(StaticDevice)
 
 
+class SecondFactorDeviceMixin:
+    """Devices are seen and removed here, never added or changed: staff set up their own second factor from an
+    invitation, so nobody, an administrator included, knows its secret (OTP_ADMIN_HIDE_SENSITIVE_DATA hides it)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(AdministratorsOnlyMixin, BaseTOTPDeviceAdmin):
+class TOTPDeviceAdmin(SecondFactorDeviceMixin, AdministratorsOnlyMixin, BaseTOTPDeviceAdmin):
     pass
 
 
 @admin.register(StaticDevice)
-class StaticDeviceAdmin(AdministratorsOnlyMixin, BaseStaticDeviceAdmin):
+class StaticDeviceAdmin(SecondFactorDeviceMixin, AdministratorsOnlyMixin, BaseStaticDeviceAdmin):
     pass

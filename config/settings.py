@@ -314,6 +314,9 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # long it took.
 WORK_AFTER_RESPONSE_IN_THREAD = True
 
+# The admin shows no authenticator's secret, nor its QR code (accounts/admin.py).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # How long an invitation link stays valid.
 INVITATION_VALID_DAYS = 7
 # The address that links in e-mails point to, such as https://peer.example.org.

@@ -58,8 +58,9 @@ PERMISSIONS = {
     "directory.Language": Rule(False, STAFF, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR),
     "accounts.User": Rule(False, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR),
     "accounts.Invitation": Rule(False, ADMINISTRATOR, NOBODY, NOBODY, ADMINISTRATOR),
-    "otp_totp.TOTPDevice": Rule(False, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR),
-    "otp_static.StaticDevice": Rule(False, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR, ADMINISTRATOR),
+    # Second factors are seen and removed, never added or changed: staff set up theirs from an invitation.
+    "otp_totp.TOTPDevice": Rule(False, ADMINISTRATOR, NOBODY, NOBODY, ADMINISTRATOR),
+    "otp_static.StaticDevice": Rule(False, ADMINISTRATOR, NOBODY, NOBODY, ADMINISTRATOR),
 }
 
 # The actions of each model besides Django's "delete selected", which goes with the delete permission.

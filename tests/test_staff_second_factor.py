@@ -379,3 +379,18 @@ def test_the_set_up_page_works_beside_stray_unconfirmed_secrets(supporter_accoun
 
     assert response.status_code == 302
     assert TOTPDevice.objects.get(user=supporter_account, confirmed=True).pk == shown.pk
+
+
+def test_the_admin_shows_no_authenticators_secret_and_adds_none(administrator, coordinator):
+    _admin, staff = administrator
+    user, _client = coordinator
+    device = TOTPDevice.objects.get(user=user)
+
+    page = staff.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk])).content.decode()
+
+    assert device.key not in page
+    assert staff.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk])).status_code == 403
+    assert staff.get(reverse("admin:otp_totp_totpdevice_qrcode", args=[device.pk])).status_code == 403
+    assert staff.get(reverse("admin:otp_totp_totpdevice_add")).status_code == 403
+    staff.post(reverse("admin:otp_totp_totpdevice_add"), {"user": user.pk, "name": "planted", "confirmed": "on"})
+    assert TOTPDevice.objects.filter(user=user).count() == 1
