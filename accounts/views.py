@@ -77,7 +77,9 @@ def invitation_accept(request, token):
     state = invitation.state(now) if invitation else "unknown"
     if state != "valid":
         status = 404 if state == "unknown" else 410
-        return render(request, "accounts/invitation_invalid.html", {"state": state}, status=status)
+        # Staff are invited by a national administrator, supporters by their county's coordinator.
+        staff = invitation is not None and invitation.user.is_staff
+        return render(request, "accounts/invitation_invalid.html", {"state": state, "staff": staff}, status=status)
     form = SetPasswordForm(invitation.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():

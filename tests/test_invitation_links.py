@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Invitation
 from accounts.services import supporter_retire
@@ -112,3 +113,21 @@ def test_an_invitation_sent_after_the_change_works(account, link):
 
     assert response.status_code == 302
     assert_spent(link, "This link no longer works")
+
+
+def test_a_staff_members_spent_link_sends_them_to_a_national_administrator(django_user_model):
+    staff = django_user_model.objects.create_user("coordinator@example.org", role="coordinator")
+    invitation, token = Invitation.issue(user=staff)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        created_at=invitation.created_at - timezone.timedelta(days=8),
+        expires_at=invitation.created_at - timezone.timedelta(days=1),
+    )
+    link = f"/en/accounts/invitation/{token}/"
+
+    expired = Client().get(link).content.decode()
+    django_user_model.objects.filter(pk=staff.pk).update(is_active=False)
+    closed = Client().get(link).content.decode()
+
+    assert "Ask a national administrator to send a new one" in expired
+    assert "ask a national administrator" in closed
+    assert "coordinator in your county" not in expired + closed
