@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.access import own_supporter
 from accounts.after_response import RedirectThenWork
 from accounts.forms import LoginForm, OneTimeCodeForm, PasswordResetForm
-from accounts.models import Invitation, token_digest
+from accounts.models import Invitation, User, token_digest
 from accounts.two_factor import (
     enrolment_allow,
     enrolment_allowed,
@@ -128,14 +128,25 @@ def two_factor_setup(request):
         request.session[SETUP_DEVICE_SESSION_KEY] = device.pk
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            otp_login(request, device)
-            enrolment_end(request)
-            request.session.pop(SETUP_DEVICE_SESSION_KEY, None)
-            request.session["new_recovery_codes"] = recovery_codes_issue(user)
-            return redirect("accounts:recovery_codes")
+        with transaction.atomic():
+            # One confirmation at a time per account (the account's row is locked; SQLite takes its write lock at the
+            # start): a second authenticator from another browser, or the same code twice, finds the first confirmed.
+            User.objects.select_for_update().filter(pk=user.pk).exists()
+            if has_second_factor(user):
+                return redirect("accounts:two_factor")
+            device = TOTPDevice.objects.filter(pk=device.pk, confirmed=False).first()
+            if device is None:
+                messages.warning(request, _("That set-up page is no longer valid. Scan this new code instead."))
+                return redirect("accounts:two_factor_setup")
+            if device.verify_token(form.cleaned_data["code"]):
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                codes = recovery_codes_issue(user)
+                otp_login(request, device)
+                enrolment_end(request)
+                request.session.pop(SETUP_DEVICE_SESSION_KEY, None)
+                request.session["new_recovery_codes"] = codes
+                return redirect("accounts:recovery_codes")
         form.add_error("code", _("That code did not match. Check the time on your phone and try the newest code."))
     qr_code = segno.make(device.config_url, error="m").svg_inline(
         scale=4, dark="#1a1a1a", light="#ffffff", svgclass="qr-code", omitsize=True

@@ -394,3 +394,32 @@ def test_the_admin_shows_no_authenticators_secret_and_adds_none(administrator, c
     assert staff.get(reverse("admin:otp_totp_totpdevice_add")).status_code == 403
     staff.post(reverse("admin:otp_totp_totpdevice_add"), {"user": user.pk, "name": "planted", "confirmed": "on"})
     assert TOTPDevice.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.parametrize("lookup", ["key__startswith", "key", "key__contains", "key__regex"])
+def test_the_device_list_cannot_be_filtered_on_the_secret(administrator, coordinator, lookup):
+    _admin, staff = administrator
+    user, _client = coordinator
+    device = TOTPDevice.objects.get(user=user)
+
+    response = staff.get(reverse("admin:otp_totp_totpdevice_changelist"), {"id": device.pk, lookup: device.key[:2]})
+
+    assert response.status_code == 400
+
+
+def test_a_confirmed_set_up_page_cannot_confirm_again(supporter_account):
+    client = Client()
+    log_in(client, "kari@example.org")
+    client.get("/en/accounts/two-factor/setup/")
+    device = TOTPDevice.objects.get(user=supporter_account, confirmed=False)
+    code = current_code(device)
+    assert client.post("/en/accounts/two-factor/setup/", {"code": code}).status_code == 302
+
+    # The same page sent again (a second press of Confirm): the account has its authenticator already.
+    again = Client()
+    again.cookies = client.cookies
+    response = again.post("/en/accounts/two-factor/setup/", {"code": code})
+
+    assert response["Location"] == "/en/accounts/two-factor/"
+    assert TOTPDevice.objects.filter(user=supporter_account, confirmed=True).count() == 1
+    assert StaticDevice.objects.filter(user=supporter_account).count() == 1
