@@ -1,7 +1,7 @@
 """Values every page's layout needs."""
 
 from django.conf import settings
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import iri_to_uri
 from django.utils.translation import get_language, override
 
@@ -27,13 +27,14 @@ def this_page_in(request, language):
     backslashes as the address of another host. A path from reverse() never begins so (it writes `/%2F` for a
     leading `//` and `%5C` for a backslash), and the query string after it cannot change the host.
     """
-    try:
-        # Resolved in the language of the address, which is the active one.
-        match = resolve(request.path_info)
-        with override(language):
-            path = reverse(match.view_name, args=match.args, kwargs=match.kwargs)
-    except (Resolver404, NoReverseMatch):
-        with override(language):
+    # The address as Django resolved it for this request: none on the 404 page of an unknown address.
+    match = request.resolver_match
+    with override(language):
+        try:
+            path = reverse(match.view_name, args=match.args, kwargs=match.kwargs) if match else None
+        except NoReverseMatch:
+            path = None
+        if path is None:
             return reverse("directory:home")
     # As request.get_full_path() keeps it: the search, unchanged.
     query = iri_to_uri(request.META.get("QUERY_STRING", ""))
