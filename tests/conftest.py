@@ -2,8 +2,11 @@
 
 import datetime
 import itertools
+import re
+import smtplib
 
 import pytest
+from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 from django.utils import translation
 
@@ -61,6 +64,25 @@ def english_admin(monkeypatch):
 @pytest.fixture
 def today():
     return datetime.date(2026, 11, 26)
+
+
+def current_code(device):
+    """The code an authenticator app with this device's secret shows now."""
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def invitation_link(message):
+    """The path of the invitation link in an e-mail."""
+    return re.search(r"https?://[^/\s]+(/(?:nb|en)/accounts/invitation/[^/\s]+/)", message.body)[1]
+
+
+class FailingMailServer(BaseEmailBackend):
+    """settings.MAILERS = {"default": {"BACKEND": "tests.conftest.FailingMailServer"}}: a mail server that went away."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("the mail server went away")
 
 
 def log_in_verified(client, user):

@@ -1,7 +1,6 @@
 """Logging in: passwords, invitations, lockout after failures, the second factor, sessions."""
 
 import re
-import smtplib
 import time
 
 import pytest
@@ -10,17 +9,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.core import mail
 from django.core.cache import caches
-from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import config.settings as production
 from accounts.models import Invitation, token_digest
 from accounts.services import supporter_retire
+from tests.conftest import current_code, invitation_link
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +41,6 @@ def staff_account(django_user_model):
 
 def log_in(client, email, password=PASSWORD, address=HOSPITAL):
     return client.post("/en/accounts/login/", {"username": email, "password": password}, REMOTE_ADDR=address)
-
-
-def invitation_link(message):
-    return re.search(r"https?://[^/\s]+(/(?:nb|en)/accounts/invitation/[^/\s]+/)", message.body)[1]
-
-
-class FailingMailServer(BaseEmailBackend):
-    def send_messages(self, messages):
-        raise smtplib.SMTPServerDisconnected("the mail server went away")
 
 
 # Passwords
@@ -230,7 +219,7 @@ def test_an_invitation_refuses_a_weak_password_and_changes_nothing(client, make_
 
 
 def test_an_invitation_that_cannot_be_mailed_leaves_nothing_behind(make_supporter, settings):
-    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingMailServer"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.conftest.FailingMailServer"}}
     supporter = make_supporter(email="ola@example.org")
 
     with pytest.raises(CommandError, match="could not be sent"):
@@ -328,10 +317,6 @@ def test_behind_the_proxy_each_visitor_is_counted_by_their_own_address(client, s
 def forget_wrong_codes():
     """After a wrong code django-otp makes the next try wait a second or more; tests need not wait."""
     TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
-
-
-def current_code(device):
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
 def test_a_staff_account_cannot_use_the_site_without_a_second_factor(client, staff_account):

@@ -34,7 +34,8 @@ from directory import cache as page_cache
 from directory.management.commands.export_roster import Command as ExportCommand
 from directory.models import Language, PeerSupporter, Reminder, Specialty
 from tallies.models import ClosedMonth, MonthlyTally
-from tests.test_accounts import PASSWORD, current_code, log_in
+from tests.conftest import current_code
+from tests.test_accounts import PASSWORD, log_in
 from tests.test_page_cache import assert_from_cache, assert_made_afresh
 from training.models import Attendance, TrainingMeeting
 

@@ -1,42 +1,24 @@
 """Staff set up their second factor only from an invitation, never with a password alone; an administrator resets a
 lost one, and the reset is in the account's history."""
 
-import re
-import smtplib
-
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core import mail
-from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Invitation, User
 from accounts.two_factor import ENROLMENT_SESSION_KEY, recovery_codes_issue
 from counties.models import County
-from tests.conftest import log_in_verified
+from tests.conftest import current_code, invitation_link, log_in_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_admin")]
 
 PASSWORD = "a long and unusual passphrase"
 USERS = reverse("admin:accounts_user_changelist")
-
-
-class FailingMailServer(BaseEmailBackend):
-    def send_messages(self, messages):
-        raise smtplib.SMTPServerDisconnected("the mail server went away")
-
-
-def current_code(device):
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-
-
-def invitation_link(message):
-    return re.search(r"https?://[^/\s]+(/(?:nb|en)/accounts/invitation/[^/\s]+/)", message.body)[1]
 
 
 def log_in(client, email, password=PASSWORD):
@@ -196,7 +178,7 @@ def test_an_administrator_cannot_reset_their_own_second_factor(administrator):
 def test_a_reset_whose_invitation_cannot_be_mailed_changes_nothing(administrator, coordinator, settings):
     _admin, staff = administrator
     user, _client = coordinator
-    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingMailServer"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.conftest.FailingMailServer"}}
 
     response = reset(staff, user)
 
@@ -241,7 +223,7 @@ def test_inviting_staff_from_the_server_refuses_a_supporters_account(django_user
 
 
 def test_inviting_staff_from_the_server_creates_nothing_when_the_mail_fails(settings):
-    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingMailServer"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.conftest.FailingMailServer"}}
 
     with pytest.raises(CommandError, match="could not be sent"):
         call_command("invite_staff", "first.admin@example.org")
