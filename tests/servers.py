@@ -236,3 +236,34 @@ class SMTPServer(socketserver.ThreadingTCPServer):
     @property
     def port(self):
         return self.server_address[1]
+
+
+def through_the_application(path, method="GET", query="", body=b"", **environ):
+    """A request handed to config.wsgi's application as gunicorn hands it: (status, headers, body)."""
+    import io
+
+    from config.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **({"CONTENT_LENGTH": str(len(body))} if body else {}),
+        **environ,
+    }
+    started = []
+    content = b"".join(application(environ, lambda *arguments: started.append(arguments)))
+    status, headers = started[0][:2]
+    return int(status.split()[0]), dict(headers), content

@@ -8,7 +8,6 @@ The addresses are written out here as strings, percent-encodings and all, so tha
 
 import contextlib
 import datetime
-import io
 import json
 import string
 from html.parser import HTMLParser
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Invitation
 from directory.models import Availability
+from tests.servers import through_the_application
 from tests.test_privacy import WRITES
 from tests.test_url_map import PUBLIC
 
@@ -409,31 +409,8 @@ def kept_connection():
 
 def through_the_server(path, query="", **environ):
     """GET path as gunicorn hands it to the application: (status, headers, body)."""
-    from config.wsgi import application
-
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        **environ,
-    }
-    started = []
     with kept_connection():
-        body = b"".join(application(environ, lambda *arguments: started.append(arguments)))
-    status, headers = started[0][:2]
-    return int(status.split()[0]), dict(headers), body
+        return through_the_application(path, query=query, **environ)
 
 
 # Charsets a request may name and Django reads: text encodings (and names Python does not know, which Django leaves

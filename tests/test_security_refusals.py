@@ -20,6 +20,8 @@ from django.http import HttpResponseRedirect
 from django.test import Client
 from django.utils.crypto import get_random_string
 
+from tests.servers import through_the_application
+
 pytestmark = pytest.mark.django_db
 
 MARKER = "refusal-marker-5813"
@@ -176,33 +178,14 @@ def test_an_error_of_the_site_is_still_logged_and_mailed(monkeypatch, written_to
 
 def post_through_the_server(path, content_type, body=b"a=b"):
     """POST as gunicorn hands it to the application, with a CSRF cookie: (status, body)."""
-    import io
-
-    from config.wsgi import application
-
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_COOKIE": f"{settings.CSRF_COOKIE_NAME}=abcdefghijklmnopqrstuvwxyzABCDEF",
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    started = []
-    content = b"".join(application(environ, lambda *arguments: started.append(arguments)))
-    return int(started[0][0].split()[0]), content
+    status, _headers, content = through_the_application(
+        path,
+        method="POST",
+        body=body,
+        CONTENT_TYPE=content_type,
+        HTTP_COOKIE=f"{settings.CSRF_COOKIE_NAME}=abcdefghijklmnopqrstuvwxyzABCDEF",
+    )
+    return status, content
 
 
 @pytest.mark.parametrize(
